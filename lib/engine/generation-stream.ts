@@ -1,0 +1,87 @@
+import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import type { LifecycleStamps } from './lifecycle.js';
+import type { FinishReason } from './sequence.js';
+
+/** One step's worth of a generation, as the caller of generate() sees it. */
+export interface GenerationDelta {
+  /** Token ids generated since the previous delta (usually one). */
+  readonly tokenIds: readonly number[];
+  /** Text those tokens completed; a character split across tokens arrives whole, later. */
+  readonly text: string;
+  /** Set on the last delta only. */
+  readonly finishReason: FinishReason | null;
+  /** On the last delta: when the request was queued, first scheduled, got its first token and finished. */
+  readonly stamps?: Readonly<LifecycleStamps>;
+}
+
+/** The async iterable generate() returns. Stop iterating (or abort the signal) to cancel. */
+export interface GenerationStream extends AsyncIterable<GenerationDelta> {
+  readonly requestId: string;
+  readonly numPromptTokens: number;
+}
+
+/**
+ * The caller's side of one request: detokenizes engine outputs into deltas and ends the
+ * iteration on finish, on error, or on the caller's abort signal, cancelling the request in the
+ * engine whenever the caller stops first.
+ */
+export class RequestStream implements GenerationStream {
+  private readonly queue: AsyncQueue<GenerationDelta>;
+  private readonly detokenizer = new IncrementalDetokenizer();
+  private readonly onAbort: () => void;
+
+  constructor(
+    readonly requestId: string,
+    readonly numPromptTokens: number,
+    cancel: () => void,
+    private readonly signal?: AbortSignal,
+  ) {
+    let cancelled = false;
+    const cancelOnce = () => {
+      if (cancelled) return;
+      cancelled = true;
+      this.signal?.removeEventListener('abort', this.onAbort);
+      cancel();
+    };
+    this.queue = new AsyncQueue(cancelOnce);
+    this.onAbort = () => {
+      this.queue.fail(this.signal?.reason);
+      cancelOnce();
+    };
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get isEnded(): boolean {
+    return this.queue.isEnded;
+  }
+
+  /** Feeds one engine output. `error` is raised to the caller after the final delta. */
+  deliver(tokenIds: readonly number[], finishReason: FinishReason | null, stamps?: Readonly<LifecycleStamps>, error?: Error): void {
+    if (this.queue.isEnded) return;
+    let text = this.detokenizer.push(tokenIds);
+    if (finishReason === null) {
+      if (tokenIds.length > 0) this.queue.push({ tokenIds, text, finishReason });
+      return;
+    }
+    text += this.detokenizer.finish();
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (error) {
+      if (tokenIds.length > 0 || text) this.queue.push({ tokenIds, text, finishReason: null });
+      this.queue.fail(error);
+      return;
+    }
+    this.queue.push({ tokenIds, text, finishReason, ...(stamps ? { stamps } : {}) });
+    this.queue.close();
+  }
+
+  /** Ends the iteration with `error` (the engine died, shut down, or refused the request). */
+  fail(error: Error): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.queue.fail(error);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<GenerationDelta> {
+    return this.queue;
+  }
+}

@@ -1,0 +1,62 @@
+import type { FinishReason, Sequence } from './sequence.js';
+
+export type LifecycleEventType = 'QUEUED' | 'SCHEDULED' | 'FIRST_TOKEN' | 'PREEMPTED' | 'FINISHED';
+export type LifecyclePhase = 'WAITING' | 'PREFILL' | 'DECODE';
+export type FinishStatus = 'stopped' | 'length' | 'aborted' | 'error';
+
+/**
+ * Something that happened to one sequence inside the engine, with the counters the tracing
+ * contract (journey-tracing.md §3) attaches to every core event. Plain data: the engine emits
+ * these whether or not anything traces them.
+ */
+export interface LifecycleEvent {
+  readonly type: LifecycleEventType;
+  readonly seqId: number;
+  readonly requestId: string;
+  /** process-wide monotonic clock, nanoseconds */
+  readonly tsNs: bigint;
+  /** the scheduler's step counter: 0 before the first step */
+  readonly step: number;
+  readonly phase: LifecyclePhase;
+  readonly prefillDoneTokens: number;
+  readonly prefillTotalTokens: number;
+  readonly decodeDoneTokens: number;
+  readonly decodeMaxTokens: number;
+  readonly numPreemptions: number;
+  /** SCHEDULED only */
+  readonly scheduleKind?: 'FIRST' | 'RESUME';
+  /** FINISHED only */
+  readonly finishStatus?: FinishStatus;
+}
+
+/** When a sequence reached each milestone, on the monotonic clock; null until it does. */
+export interface LifecycleStamps {
+  queuedNs: bigint;
+  scheduledNs: bigint | null;
+  firstTokenNs: bigint | null;
+  finishedNs: bigint | null;
+}
+
+const FINISH_STATUS: Readonly<Record<FinishReason, FinishStatus>> = {
+  stop: 'stopped',
+  length: 'length',
+  abort: 'aborted',
+  error: 'error',
+};
+
+export function lifecycleEvent(type: LifecycleEventType, seq: Sequence, step: number, tsNs: bigint): LifecycleEvent {
+  return {
+    type,
+    seqId: seq.seqId,
+    requestId: seq.requestId,
+    tsNs,
+    step,
+    phase: type === 'QUEUED' ? 'WAITING' : seq.numOutputTokens === 0 ? 'PREFILL' : 'DECODE',
+    prefillDoneTokens: seq.prefillHighWater,
+    prefillTotalTokens: seq.numPromptTokens,
+    decodeDoneTokens: seq.numOutputTokens,
+    decodeMaxTokens: seq.maxOutputTokens,
+    numPreemptions: seq.numPreemptions,
+    ...(type === 'FINISHED' && seq.finishReason ? { finishStatus: FINISH_STATUS[seq.finishReason] } : {}),
+  };
+}

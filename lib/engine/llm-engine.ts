@@ -1,0 +1,208 @@
+import { ContextLengthExceededError, InvalidRequestError } from '../errors.js';
+import type { ModelRunner } from '../model/model-runner.js';
+import { monotonicNs } from '../util/clock.js';
+import type { Rng } from '../util/rng.js';
+import { lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
+import type { Sampler } from './sampler.js';
+import type { SamplingParams } from './sampling-params.js';
+import type { Scheduler } from './scheduler.js';
+import { Sequence, type FinishReason } from './sequence.js';
+
+export interface EngineRequest {
+  readonly requestId: string;
+  readonly promptTokenIds: readonly number[];
+  readonly params: SamplingParams;
+}
+
+/** What one sequence got out of one step: new tokens, and at the end why it finished. */
+export interface SequenceOutput {
+  readonly seqId: number;
+  readonly requestId: string;
+  readonly newTokenIds: readonly number[];
+  readonly finishReason: FinishReason | null;
+  /** Set when finishReason is "error". */
+  readonly error?: string;
+  readonly numPromptTokens: number;
+  readonly numOutputTokens: number;
+  /** Monotonic stamps so far; complete once finishReason is set. */
+  readonly stamps: Readonly<LifecycleStamps>;
+}
+
+export interface LLMEngineOptions {
+  readonly vocabSize: number;
+  readonly maxModelLen: number;
+  /** Seeds the generator that gives each unseeded request its own seed. */
+  readonly rng: Rng;
+  readonly onLifecycle?: (event: LifecycleEvent) => void;
+}
+
+interface Tracked {
+  readonly seq: Sequence;
+  readonly stamps: LifecycleStamps;
+}
+
+/**
+ * One engine replica, driven one step at a time: schedule → run the model → sample →
+ * postprocess. Single-threaded and unaware of how requests reach it.
+ */
+export class LLMEngine {
+  private readonly tracked = new Map<number, Tracked>();
+  private nextSeqId = 1;
+  private stepping = false;
+  /** Aborts that arrived while a step was in flight; applied when it ends. */
+  private readonly pendingAborts: number[] = [];
+  /** Outputs produced outside a step (aborts), delivered with the next step's. */
+  private outbox: SequenceOutput[] = [];
+
+  constructor(
+    readonly scheduler: Scheduler,
+    private readonly runner: ModelRunner,
+    private readonly sampler: Sampler,
+    private readonly options: LLMEngineOptions,
+  ) {}
+
+  get hasWork(): boolean {
+    return this.outbox.length > 0 || this.scheduler.hasUnfinished;
+  }
+
+  get numRequests(): number {
+    return this.tracked.size;
+  }
+
+  /** Checks the request against the model's limits; throws the error a client should see. */
+  validate(promptTokenIds: readonly number[], params: SamplingParams): void {
+    const { vocabSize, maxModelLen } = this.options;
+    if (promptTokenIds.length === 0) throw new InvalidRequestError('the prompt must contain at least one token', 'prompt');
+    for (const id of promptTokenIds) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+        throw new InvalidRequestError(`token id ${id} is outside the vocabulary [0, ${vocabSize})`, 'prompt');
+      }
+    }
+    const wanted = promptTokenIds.length + (params.maxTokens ?? 1);
+    if (wanted > maxModelLen) {
+      throw new ContextLengthExceededError(
+        `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${wanted} tokens ` +
+          `(${promptTokenIds.length} in the prompt, ${params.maxTokens ?? 1} for the completion).`,
+      );
+    }
+  }
+
+  /** Queues a request; returns its sequence id. */
+  addRequest(request: EngineRequest): number {
+    this.validate(request.promptTokenIds, request.params);
+    const seed = request.params.seed ?? this.options.rng.nextUint32();
+    const seq = new Sequence(this.nextSeqId++, request.requestId, request.promptTokenIds, request.params, this.options.maxModelLen, seed);
+    const now = monotonicNs();
+    this.tracked.set(seq.seqId, { seq, stamps: { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: null } });
+    this.scheduler.add(seq);
+    this.emit('QUEUED', seq, now);
+    return seq.seqId;
+  }
+
+  /** Stops a sequence and frees its blocks; its final output comes with the next step. */
+  abort(seqId: number): void {
+    if (!this.tracked.has(seqId)) return;
+    if (this.stepping) this.pendingAborts.push(seqId);
+    else this.finish(seqId, 'abort');
+  }
+
+  /** Finishes every sequence with `reason`, e.g. at shutdown; returns their final outputs. */
+  finishAll(reason: FinishReason, error?: string): SequenceOutput[] {
+    for (const seqId of [...this.tracked.keys()]) this.finish(seqId, reason, error);
+    return this.takeOutbox();
+  }
+
+  async step(): Promise<SequenceOutput[]> {
+    if (!this.scheduler.hasUnfinished) return this.takeOutbox();
+    this.stepping = true;
+    try {
+      await this.runStep();
+    } finally {
+      this.stepping = false;
+      for (const seqId of this.pendingAborts.splice(0)) this.finish(seqId, 'abort');
+    }
+    return this.takeOutbox();
+  }
+
+  private async runStep(): Promise<void> {
+    const output = this.scheduler.schedule();
+    const scheduledAt = monotonicNs();
+    for (const seq of output.preempted) this.emit('PREEMPTED', seq, scheduledAt);
+    for (const { seq, kind } of output.admitted) {
+      const tracked = this.tracked.get(seq.seqId) as Tracked;
+      tracked.stamps.scheduledNs ??= scheduledAt;
+      this.emit('SCHEDULED', seq, scheduledAt, kind);
+    }
+    if (output.scheduled.length === 0) return;
+
+    const sampled = new Map<Sequence, number>();
+    try {
+      const { seqs, logits, probs } = await this.runner.execute(output);
+      const vocab = this.options.vocabSize;
+      for (let i = 0; i < seqs.length; i++) {
+        const row = i * vocab;
+        sampled.set(seqs[i], this.sampler.sample(logits.subarray(row, row + vocab), probs.subarray(row, row + vocab), seqs[i].params, seqs[i].rng));
+      }
+    } catch (err) {
+      // the step's sequences fail; the engine and every other sequence carry on
+      const message = err instanceof Error ? err.message : String(err);
+      for (const { seq } of output.scheduled) this.finish(seq.seqId, 'error', message);
+      return;
+    }
+
+    const finished = this.scheduler.postprocess(output, sampled);
+    const now = monotonicNs();
+    for (const [seq, tokenId] of sampled) {
+      const tracked = this.tracked.get(seq.seqId);
+      if (!tracked) continue;
+      if (tracked.stamps.firstTokenNs === null) {
+        tracked.stamps.firstTokenNs = now;
+        this.emit('FIRST_TOKEN', seq, now);
+      }
+      if (!seq.isFinished) this.outbox.push(this.outputOf(tracked, [tokenId]));
+    }
+    for (const seq of finished) this.retire(seq, now, [seq.lastTokenId]);
+  }
+
+  private finish(seqId: number, reason: FinishReason, error?: string): void {
+    const tracked = this.tracked.get(seqId);
+    if (!tracked || !this.scheduler.finish(tracked.seq, reason)) return;
+    this.retire(tracked.seq, monotonicNs(), [], error);
+  }
+
+  /** Emits FINISHED and the final output of a sequence the scheduler has already finished. */
+  private retire(seq: Sequence, now: bigint, newTokenIds: number[], error?: string): void {
+    const tracked = this.tracked.get(seq.seqId);
+    if (!tracked) return;
+    this.tracked.delete(seq.seqId);
+    tracked.stamps.finishedNs = now;
+    this.emit('FINISHED', seq, now);
+    this.outbox.push(this.outputOf(tracked, newTokenIds, error));
+  }
+
+  private outputOf({ seq, stamps }: Tracked, newTokenIds: number[], error?: string): SequenceOutput {
+    return {
+      seqId: seq.seqId,
+      requestId: seq.requestId,
+      newTokenIds,
+      finishReason: seq.finishReason,
+      ...(error === undefined ? {} : { error }),
+      numPromptTokens: seq.numPromptTokens,
+      numOutputTokens: seq.numOutputTokens,
+      stamps: { ...stamps },
+    };
+  }
+
+  private takeOutbox(): SequenceOutput[] {
+    const out = this.outbox;
+    this.outbox = [];
+    return out;
+  }
+
+  private emit(type: LifecycleEventType, seq: Sequence, tsNs: bigint, scheduleKind?: 'FIRST' | 'RESUME'): void {
+    const { onLifecycle } = this.options;
+    if (!onLifecycle) return;
+    const event = lifecycleEvent(type, seq, this.scheduler.step, tsNs);
+    onLifecycle(scheduleKind ? { ...event, scheduleKind } : event);
+  }
+}

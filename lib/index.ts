@@ -1,0 +1,13 @@
+export { createEngine } from './engine/engine.js';
+export type { Engine, EngineOptions, EngineStats, GenerateOptions, CloseOptions } from './engine/engine.js';
+export type { GenerationDelta, GenerationStream } from './engine/generation-stream.js';
+export type { EngineConfig, EngineConfigInput } from './engine/engine-config.js';
+export type { SamplingParams, SamplingParamsInput } from './engine/sampling-params.js';
+export type { LifecycleEvent, LifecycleStamps } from './engine/lifecycle.js';
+export type { FinishReason } from './engine/sequence.js';
+export { MODEL_PRESETS, parameterCount } from './model/model-config.js';
+export type { ModelConfig } from './model/model-config.js';
+export { ByteTokenizer, SPECIAL_TOKENS } from './tokenizer/byte-tokenizer.js';
+export { applyChatTemplate } from './tokenizer/chat-template.js';
+export type { ChatMessage, ChatRole } from './tokenizer/chat-template.js';
+export * from './errors.js';
