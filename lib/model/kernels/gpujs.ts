@@ -22,11 +22,11 @@ export interface GpuJsKernelOptions {
 
 type Consts<T> = IKernelFunctionThis<T>;
 
+/** out[r] = x · w[r], one row of x per call. */
 function matmulKernel(this: Consts<{ cols: number; w: Float32Array }>, x: Float32Array): number {
-  const base = this.thread.y * this.constants.cols;
   const row = this.thread.x * this.constants.cols;
   let sum = 0;
-  for (let c = 0; c < this.constants.cols; c++) sum += x[base + c] * this.constants.w[row + c];
+  for (let c = 0; c < this.constants.cols; c++) sum += x[c] * this.constants.w[row + c];
   return sum;
 }
 
@@ -52,21 +52,20 @@ function ropeKernel(this: Consts<{ width: number; headDim: number; theta: number
   return x[base] * Math.cos(angle) + x[base - half] * Math.sin(angle);
 }
 
+type AttentionConsts = Consts<{ numHeads: number; headDim: number; kvDim: number; group: number; width: number }>;
+
+/*
+ * Attention reads a compact copy of the tile's contexts: region r holds `width` positions of one
+ * sequence, gathered from the paged cache through its block table (see GpuJsKernels.attention).
+ */
+
 /** scores[t · numHeads + h][p] = q[t, h] · k[p] / √headDim for every p ≤ positions[t], else 0. */
-function attentionScoresKernel(
-  this: Consts<{ numHeads: number; headDim: number; kvDim: number; group: number; blockSize: number; maxBlocksPerSeq: number }>,
-  q: Float32Array,
-  keys: Float32Array,
-  positions: Float32Array,
-  tokenSeq: Float32Array,
-  blockTables: Float32Array,
-): number {
+function attentionScoresKernel(this: AttentionConsts, q: Float32Array, keys: Float32Array, positions: Float32Array, region: Float32Array): number {
   const t = Math.floor(this.thread.y / this.constants.numHeads);
   const h = this.thread.y - t * this.constants.numHeads;
   const p = this.thread.x;
   if (p > positions[t]) return 0;
-  const block = blockTables[tokenSeq[t] * this.constants.maxBlocksPerSeq + Math.floor(p / this.constants.blockSize)];
-  const kBase = (block * this.constants.blockSize + (p % this.constants.blockSize)) * this.constants.kvDim + Math.floor(h / this.constants.group) * this.constants.headDim;
+  const kBase = (region[t] * this.constants.width + p) * this.constants.kvDim + Math.floor(h / this.constants.group) * this.constants.headDim;
   const qBase = this.thread.y * this.constants.headDim;
   let dot = 0;
   for (let i = 0; i < this.constants.headDim; i++) dot += q[qBase + i] * keys[kBase + i];
@@ -74,14 +73,7 @@ function attentionScoresKernel(
 }
 
 /** out[t, h · headDim + d] = Σ_p softmax(scores[t, h])[p] · v[p, d], over p ≤ positions[t]. */
-function attentionValuesKernel(
-  this: Consts<{ numHeads: number; headDim: number; kvDim: number; group: number; blockSize: number; maxBlocksPerSeq: number }>,
-  scores: Float32Array[],
-  values: Float32Array,
-  positions: Float32Array,
-  tokenSeq: Float32Array,
-  blockTables: Float32Array,
-): number {
+function attentionValuesKernel(this: AttentionConsts, scores: Float32Array[], values: Float32Array, positions: Float32Array, region: Float32Array): number {
   const t = this.thread.y;
   const h = Math.floor(this.thread.x / this.constants.headDim);
   const d = this.thread.x - h * this.constants.headDim;
@@ -91,13 +83,11 @@ function attentionValuesKernel(
   for (let p1 = 0; p1 <= last; p1++) max = Math.max(max, scores[row][p1]);
   let denom = 0;
   let acc = 0;
-  const vOffset = Math.floor(h / this.constants.group) * this.constants.headDim + d;
-  const table = tokenSeq[t] * this.constants.maxBlocksPerSeq;
+  const vBase = region[t] * this.constants.width * this.constants.kvDim + Math.floor(h / this.constants.group) * this.constants.headDim + d;
   for (let p2 = 0; p2 <= last; p2++) {
     const e = Math.exp(scores[row][p2] - max);
-    const block = blockTables[table + Math.floor(p2 / this.constants.blockSize)];
     denom += e;
-    acc += e * values[(block * this.constants.blockSize + (p2 % this.constants.blockSize)) * this.constants.kvDim + vOffset];
+    acc += e * values[vBase + p2 * this.constants.kvDim];
   }
   return acc / denom;
 }
@@ -127,11 +117,19 @@ class GpuJsMatrix implements ResidentMatrix {
 }
 
 /**
+ * Rows go through kernels 8 at a time, then one at a time. gpu.js compiles a new module for
+ * every new output or argument size and copies the kernel's constants into it (the webasm
+ * backend keeps 8 per kernel), so a batch size that changes every step would recompile and
+ * re-copy weights every step. With two tile sizes each kernel has at most two shapes.
+ */
+const ROW_TILES = [8, 1] as const;
+
+/**
  * Kernels compiled by gpu.js. Weights are kernel constants, which gpu.js keeps resident; passing
- * them as arguments would copy them into the backend on every call. Each kernel writes a 2D
- * output [width, n] (measured faster than a flat one on webasm) that is copied into `out`.
- * Residual adds and KV stores are plain copies and stay in JavaScript, where they cost less
- * than moving their operands into the backend.
+ * them as arguments would copy them into the backend on every call. Matmuls run one row per
+ * call (measured as fast as a batched call, and one shape means one copy of the weights).
+ * Residual adds and KV stores are plain copies and
+ * stay in JavaScript, where they cost less than moving their operands into the backend.
  */
 export class GpuJsKernels implements Kernels {
   readonly name: string;
@@ -139,6 +137,8 @@ export class GpuJsKernels implements Kernels {
   private readonly kernels = new Map<string, IKernelRunShortcut>();
   private readonly built: IKernelRunShortcut[] = [];
   private readonly plain = new ReferenceKernels();
+  /** Attention's gathered contexts, one set per size, reused across calls. */
+  private readonly regionBuffers = new Map<number, { keys: Float32Array; values: Float32Array; index: Float32Array }>();
 
   constructor(readonly options: GpuJsKernelOptions) {
     this.name = `gpujs-${options.mode}`;
@@ -147,7 +147,7 @@ export class GpuJsKernels implements Kernels {
 
   loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix {
     if (w.length !== rows * cols) throw new RangeError(`matrix holds ${w.length} values, expected ${rows}×${cols}`);
-    return new GpuJsMatrix(this.build(matmulKernel, { cols, w }), rows, cols);
+    return new GpuJsMatrix(this.build(matmulKernel, [rows], { cols, w }), rows, cols);
   }
 
   createKvCache(numLayers: number, numSlots: number, kvDim: number): KvCache {
@@ -156,48 +156,101 @@ export class GpuJsKernels implements Kernels {
 
   matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): void {
     const { kernel, rows, cols } = w as GpuJsMatrix;
-    this.run(out, kernel, [rows, n], x.subarray(0, n * cols));
+    for (let t = 0; t < n; t++) out.set(kernel(x.subarray(t * cols, (t + 1) * cols)) as Float32Array, t * rows);
   }
 
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): void {
-    if (n === 0) return;
-    const input = x.subarray(0, n * dim);
-    const sumSquares = this.cached(`ss:${dim}`, () => this.build(sumOfSquaresKernel, { dim }));
-    sumSquares.setOutput([n]);
-    const ss = sumSquares(input) as Float32Array;
-    this.run(out, this.cached(`rms:${dim}:${eps}`, () => this.build(rmsScaleKernel, { dim, eps })), [dim, n], input, ss, weight);
+    forEachTile(n, (start, rows) => {
+      const input = x.subarray(start * dim, (start + rows) * dim);
+      const ss = this.kernel(`ss:${dim}:${rows}`, sumOfSquaresKernel, [rows], { dim })(input) as Float32Array;
+      const scale = this.kernel(`rms:${dim}:${eps}:${rows}`, rmsScaleKernel, [dim, rows], { dim, eps });
+      copyRows(out, start * dim, scale(input, ss, weight));
+    });
   }
 
   rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): void {
     const width = numHeads * headDim;
-    const kernel = this.cached(`rope:${width}:${headDim}:${theta}`, () => this.build(ropeKernel, { width, headDim, theta }));
-    this.run(x, kernel, [width, n], x.slice(0, n * width), positions.subarray(0, n));
+    forEachTile(n, (start, rows) => {
+      const kernel = this.kernel(`rope:${width}:${headDim}:${theta}:${rows}`, ropeKernel, [width, rows], { width, headDim, theta });
+      copyRows(x, start * width, kernel(x.slice(start * width, (start + rows) * width), positions.subarray(start, start + rows)));
+    });
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
     this.plain.storeKv(cache, layer, k, v, slotMapping, n);
   }
 
+  /**
+   * For each tile, the contexts of its sequences are gathered from the paged cache into compact
+   * regions `width` positions wide, width being the tile's longest context rounded up to a power
+   * of two. Passing the whole cache instead would copy all of it into the backend on every call,
+   * and a fixed width of maxContextLen costs every masked-out position its full dot product
+   * (the webasm backend computes both sides of a branch in its SIMD lanes).
+   */
   attention(out: Float32Array, q: Float32Array, cache: KvCache, layer: number, batch: AttentionBatch, shape: AttentionShape): void {
-    const n = batch.numTokens;
-    if (n === 0) return;
     const { numHeads, numKvHeads, headDim, blockSize, maxBlocksPerSeq } = shape;
-    const consts = { numHeads, headDim, kvDim: numKvHeads * headDim, group: numHeads / numKvHeads, blockSize, maxBlocksPerSeq };
-    const key = `attn:${Object.values(consts).join(':')}`;
-    const scoresKernel = this.cached(`${key}:scores`, () => this.build(attentionScoresKernel, consts));
-    const valuesKernel = this.cached(`${key}:values`, () => this.build(attentionValuesKernel, consts));
-    let longest = 0;
-    for (let t = 0; t < n; t++) longest = Math.max(longest, batch.positions[t] + 1);
-    const positions = batch.positions.subarray(0, n);
-    const tokenSeq = batch.tokenSeq.subarray(0, n);
-    scoresKernel.setOutput([longest, n * numHeads]);
-    const scores = scoresKernel(q.subarray(0, n * numHeads * headDim), cache.keys[layer], positions, tokenSeq, batch.blockTables);
-    this.run(out, valuesKernel, [numHeads * headDim, n], scores, cache.values[layer], positions, tokenSeq, batch.blockTables);
+    const qDim = numHeads * headDim;
+    const kvDim = numKvHeads * headDim;
+    forEachTile(batch.numTokens, (start, rows) => {
+      let longest = 0;
+      for (let t = start; t < start + rows; t++) longest = Math.max(longest, batch.positions[t] + 1);
+      const width = contextWidth(longest, this.options.maxContextLen);
+      const regions = this.gatherContexts(cache, layer, batch, start, rows, width, blockSize, maxBlocksPerSeq, kvDim);
+      const consts = { numHeads, headDim, kvDim, group: numHeads / numKvHeads, width };
+      const key = `attn:${Object.values(consts).join(':')}:${rows}`;
+      const scoresKernel = this.kernel(`${key}:scores`, attentionScoresKernel, [width, rows * numHeads], consts);
+      const valuesKernel = this.kernel(`${key}:values`, attentionValuesKernel, [qDim, rows], consts);
+      const positions = batch.positions.subarray(start, start + rows);
+      const scores = scoresKernel(q.subarray(start * qDim, (start + rows) * qDim), regions.keys, positions, regions.index);
+      copyRows(out, start * qDim, valuesKernel(scores, regions.values, positions, regions.index));
+    });
+  }
+
+  /** Copies each distinct sequence of the tile into its own region; rows of one sequence share it. */
+  private gatherContexts(
+    cache: KvCache,
+    layer: number,
+    batch: AttentionBatch,
+    start: number,
+    rows: number,
+    width: number,
+    blockSize: number,
+    maxBlocksPerSeq: number,
+    kvDim: number,
+  ): { keys: Float32Array; values: Float32Array; index: Float32Array } {
+    const size = rows * width * kvDim; // [rows regions, width positions, kvDim]
+    let buffers = this.regionBuffers.get(size);
+    if (!buffers) this.regionBuffers.set(size, (buffers = { keys: new Float32Array(size), values: new Float32Array(size), index: new Float32Array(rows) }));
+    const regionOfSeq = new Map<number, number>();
+    for (let t = 0; t < rows; t++) {
+      const seqRow = batch.tokenSeq[start + t];
+      let region = regionOfSeq.get(seqRow);
+      if (region === undefined) {
+        region = regionOfSeq.size;
+        regionOfSeq.set(seqRow, region);
+      }
+      buffers.index[t] = region;
+    }
+    for (const [seqRow, region] of regionOfSeq) {
+      let contextLen = 0;
+      for (let t = start; t < start + rows; t++) if (batch.tokenSeq[t] === seqRow) contextLen = Math.max(contextLen, batch.positions[t] + 1);
+      for (let p = 0; p < contextLen; p += blockSize) {
+        const block = batch.blockTables[seqRow * maxBlocksPerSeq + p / blockSize];
+        const count = Math.min(blockSize, contextLen - p) * kvDim;
+        const from = block * blockSize * kvDim;
+        const to = (region * width + p) * kvDim;
+        buffers.keys.set(cache.keys[layer].subarray(from, from + count), to);
+        buffers.values.set(cache.values[layer].subarray(from, from + count), to);
+      }
+    }
+    return buffers;
   }
 
   siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): void {
-    const kernel = this.cached(`silu:${hidden}`, () => this.build(siluMulKernel, { hidden }));
-    this.run(out, kernel, [hidden, n], gateUp.subarray(0, n * 2 * hidden));
+    forEachTile(n, (start, rows) => {
+      const kernel = this.kernel(`silu:${hidden}:${rows}`, siluMulKernel, [hidden, rows], { hidden });
+      copyRows(out, start * hidden, kernel(gateUp.subarray(start * 2 * hidden, (start + rows) * 2 * hidden)));
+    });
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
@@ -205,8 +258,10 @@ export class GpuJsKernels implements Kernels {
   }
 
   softmax(out: Float32Array, logits: Float32Array, invTemperature: Float32Array, n: number, vocab: number): void {
-    const kernel = this.cached(`softmax:${vocab}`, () => this.build(softmaxKernel, { vocab }));
-    this.run(out, kernel, [vocab, n], logits.subarray(0, n * vocab), invTemperature.subarray(0, n));
+    forEachTile(n, (start, rows) => {
+      const kernel = this.kernel(`softmax:${vocab}:${rows}`, softmaxKernel, [vocab, rows], { vocab });
+      copyRows(out, start * vocab, kernel(logits.subarray(start * vocab, (start + rows) * vocab), invTemperature.subarray(start, start + rows)));
+    });
   }
 
   /**
@@ -222,20 +277,21 @@ export class GpuJsKernels implements Kernels {
     this.gpu.destroy();
     this.kernels.clear();
     this.built.length = 0;
+    this.regionBuffers.clear();
   }
 
-  private cached(key: string, build: () => IKernelRunShortcut): IKernelRunShortcut {
+  private kernel(key: string, fn: (this: never, ...args: never[]) => number, output: number[], constants: object): IKernelRunShortcut {
     let kernel = this.kernels.get(key);
-    if (!kernel) this.kernels.set(key, (kernel = build()));
+    if (!kernel) this.kernels.set(key, (kernel = this.build(fn, output, constants)));
     return kernel;
   }
 
-  private build(fn: (this: never, ...args: never[]) => number, constants: object): IKernelRunShortcut {
-    // loopMaxIterations is honoured by every backend but missing from gpu.js's typings
+  private build(fn: (this: never, ...args: never[]) => number, output: number[], constants: object): IKernelRunShortcut {
+    // loopMaxIterations is honoured by every backend but missing from gpu.js's typings;
+    // dynamicArguments only lets a differently sized cache recompile instead of throwing
     const settings: IGPUKernelSettings & { loopMaxIterations: number } = {
       constants,
-      output: [1, 1],
-      dynamicOutput: true,
+      output,
       dynamicArguments: true,
       tactic: 'precision',
       loopMaxIterations: this.options.maxContextLen,
@@ -244,12 +300,27 @@ export class GpuJsKernels implements Kernels {
     this.built.push(kernel);
     return kernel;
   }
+}
 
-  /** Runs a kernel with output [width, n] and copies its rows into `out`. */
-  private run(out: Float32Array, kernel: IKernelRunShortcut, [width, n]: [number, number], ...args: unknown[]): void {
-    if (n === 0) return; // gpu.js cannot size an empty argument
-    kernel.setOutput([width, n]);
-    const rows = kernel(...(args as never[])) as KernelOutput as Float32Array[];
-    for (let t = 0; t < n; t++) out.set(rows[t], t * width);
+/** The tile's longest context rounded up to a power of two, at least 64 and at most `max`. */
+function contextWidth(longest: number, max: number): number {
+  let width = 64;
+  while (width < longest) width *= 2;
+  return Math.min(width, Math.max(max, longest));
+}
+
+function forEachTile(n: number, body: (start: number, rows: number) => void): void {
+  let start = 0;
+  for (const size of ROW_TILES) {
+    for (; n - start >= size; start += size) body(start, size);
+  }
+}
+
+/** Copies a kernel's 2D result (one typed array per row) into `out` from `offset` on. */
+function copyRows(out: Float32Array, offset: number, result: KernelOutput): void {
+  const rows = result as Float32Array[];
+  for (let t = 0; t < rows.length; t++) {
+    out.set(rows[t], offset);
+    offset += rows[t].length;
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * Offline throughput of the in-process engine: a seeded workload of random prompt and output
+ * lengths, all submitted at once after a warm-up, timed to the last token. One JSON line.
+ *
+ *   npm run bench:engine -- [--model dummy] [--kernels gpujs] [--num-prompts 64]
+ *                           [--input-len 8:64] [--output-len 8:64] [--max-num-seqs 32] [--seed 0]
+ */
+import { parseArgs } from 'node:util';
+import { createEngine } from '../lib/engine/engine.js';
+import { KERNEL_BACKENDS, type KernelBackendName } from '../lib/model/kernels/create-kernels.js';
+import { parameterCount } from '../lib/model/model-config.js';
+import { Rng } from '../lib/util/rng.js';
+import { machine, parseRange, round } from './bench-util.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'dummy' },
+    kernels: { type: 'string', default: 'gpujs' },
+    'num-prompts': { type: 'string', default: '64' },
+    'input-len': { type: 'string', default: '8:64' },
+    'output-len': { type: 'string', default: '8:64' },
+    'max-num-seqs': { type: 'string', default: '32' },
+    seed: { type: 'string', default: '0' },
+  },
+});
+const kernels = values.kernels as KernelBackendName;
+if (!KERNEL_BACKENDS.includes(kernels)) throw new RangeError(`--kernels must be one of ${KERNEL_BACKENDS.join(', ')}`);
+const numPrompts = Number(values['num-prompts']);
+const inputLen = parseRange(values['input-len'], '--input-len');
+const outputLen = parseRange(values['output-len'], '--output-len');
+const rng = new Rng(Number(values.seed));
+const between = ([lo, hi]: [number, number]) => lo + (rng.nextUint32() % (hi - lo + 1));
+
+const workload = Array.from({ length: numPrompts }, () => ({
+  prompt: Array.from({ length: between(inputLen) }, () => 32 + (rng.nextUint32() % 95)),
+  maxTokens: between(outputLen),
+}));
+
+const engine = await createEngine({ model: values.model, kernels, maxNumSeqs: Number(values['max-num-seqs']), seed: Number(values.seed) });
+const run = async (prompt: number[], maxTokens: number) => {
+  let n = 0;
+  for await (const delta of engine.generate(prompt, { maxTokens, ignoreEos: true, temperature: 1, seed: prompt.length })) n += delta.tokenIds.length;
+  return n;
+};
+
+// warm-up: compiles every kernel shape the run will use
+await Promise.all(workload.slice(0, 8).map((w) => run(w.prompt, 2)));
+
+const start = performance.now();
+const outputs = await Promise.all(workload.map((w) => run(w.prompt, w.maxTokens)));
+const seconds = (performance.now() - start) / 1000;
+await engine.close();
+
+const outputTokens = outputs.reduce((a, b) => a + b, 0);
+const inputTokens = workload.reduce((a, w) => a + w.prompt.length, 0);
+console.log(
+  JSON.stringify({
+    bench: 'engine',
+    model: values.model,
+    parameters: parameterCount(engine.config.modelConfig),
+    kernels: engine.config.kernels,
+    numPrompts,
+    maxNumSeqs: engine.config.maxNumSeqs,
+    inputTokens,
+    outputTokens,
+    seconds: round(seconds),
+    requestsPerSecond: round(numPrompts / seconds, 3),
+    outputTokensPerSecond: round(outputTokens / seconds),
+    totalTokensPerSecond: round((inputTokens + outputTokens) / seconds),
+    ...machine(),
+  }),
+);
