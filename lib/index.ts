@@ -11,3 +11,6 @@ export { ByteTokenizer, SPECIAL_TOKENS } from './tokenizer/byte-tokenizer.js';
 export { applyChatTemplate } from './tokenizer/chat-template.js';
 export type { ChatMessage, ChatRole } from './tokenizer/chat-template.js';
 export * from './errors.js';
+export { createEngineClient, defaultWorkerCount, EngineClient } from './transport/engine-client.js';
+export type { EngineClientOptions, ClientGenerateOptions, TraceOptions } from './transport/engine-client.js';
+export type { WorkerStats } from './transport/replica.js';

@@ -19,6 +19,8 @@ export interface GenerationDelta {
 export interface GenerationStream extends AsyncIterable<GenerationDelta> {
   readonly requestId: string;
   readonly numPromptTokens: number;
+  /** The engine worker serving the request, when the engine runs in a worker pool. */
+  readonly workerIndex?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export class RequestStream implements GenerationStream {
     readonly numPromptTokens: number,
     cancel: () => void,
     private readonly signal?: AbortSignal,
+    readonly workerIndex?: number,
   ) {
     let cancelled = false;
     const cancelOnce = () => {

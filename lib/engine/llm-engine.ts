@@ -1,4 +1,3 @@
-import { ContextLengthExceededError, InvalidRequestError } from '../errors.js';
 import type { ModelRunner } from '../model/model-runner.js';
 import { monotonicNs } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
@@ -7,6 +6,7 @@ import type { Sampler } from './sampler.js';
 import type { SamplingParams } from './sampling-params.js';
 import type { Scheduler } from './scheduler.js';
 import { Sequence, type FinishReason } from './sequence.js';
+import { validateRequest } from './validate-request.js';
 
 export interface EngineRequest {
   readonly requestId: string;
@@ -69,27 +69,9 @@ export class LLMEngine {
     return this.tracked.size;
   }
 
-  /** Checks the request against the model's limits; throws the error a client should see. */
-  validate(promptTokenIds: readonly number[], params: SamplingParams): void {
-    const { vocabSize, maxModelLen } = this.options;
-    if (promptTokenIds.length === 0) throw new InvalidRequestError('the prompt must contain at least one token', 'prompt');
-    for (const id of promptTokenIds) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidRequestError(`token id ${id} is outside the vocabulary [0, ${vocabSize})`, 'prompt');
-      }
-    }
-    const wanted = promptTokenIds.length + (params.maxTokens ?? 1);
-    if (wanted > maxModelLen) {
-      throw new ContextLengthExceededError(
-        `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${wanted} tokens ` +
-          `(${promptTokenIds.length} in the prompt, ${params.maxTokens ?? 1} for the completion).`,
-      );
-    }
-  }
-
   /** Queues a request; returns its sequence id. */
   addRequest(request: EngineRequest): number {
-    this.validate(request.promptTokenIds, request.params);
+    validateRequest(request.promptTokenIds, request.params, this.options.vocabSize, this.options.maxModelLen);
     const seed = request.params.seed ?? this.options.rng.nextUint32();
     const seq = new Sequence(this.nextSeqId++, request.requestId, request.promptTokenIds, request.params, this.options.maxModelLen, seed);
     const now = monotonicNs();

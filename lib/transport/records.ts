@@ -1,0 +1,133 @@
+import type { LifecycleStamps } from '../engine/lifecycle.js';
+import type { SamplingParams } from '../engine/sampling-params.js';
+import type { FinishReason } from '../engine/sequence.js';
+import { ByteReader, ByteWriter } from './byte-codec.js';
+
+/** Record types on a submit ring (API thread → engine worker). */
+export const ADD_REQUEST = 1;
+export const ABORT_REQUEST = 2;
+/** Test hook: makes the worker fail in the way `mode` names. Honoured only when enabled. */
+export const CRASH_WORKER = 3;
+/** Record type on an output ring (engine worker → API thread). */
+export const REQUEST_OUTPUT = 16;
+
+/** W3C trace context of the API span, and the API thread's sampling decision. */
+export interface TraceCarrier {
+  readonly traceparent: string;
+  readonly tracestate: string;
+}
+
+export interface AddRequestRecord {
+  /** Key of the request on this worker, chosen by the API thread. */
+  readonly key: number;
+  readonly requestId: string;
+  readonly promptTokenIds: readonly number[];
+  readonly params: SamplingParams;
+  /** Set only by the API thread, and only for requests it traces. */
+  readonly sampled: boolean;
+  readonly carrier: TraceCarrier | null;
+}
+
+export interface RequestOutputRecord {
+  readonly key: number;
+  readonly newTokenIds: readonly number[];
+  readonly finishReason: FinishReason | null;
+  readonly error: string | null;
+  readonly stamps: LifecycleStamps;
+}
+
+export type CrashMode = 'throw' | 'uncaught' | 'exit';
+const CRASH_MODES: readonly CrashMode[] = ['throw', 'uncaught', 'exit'];
+const FINISH_REASONS: readonly (FinishReason | null)[] = [null, 'stop', 'length', 'abort', 'error'];
+
+const enum Flag {
+  Sampled = 1,
+  IgnoreEos = 2,
+  HasSeed = 4,
+  HasMaxTokens = 8,
+  HasCarrier = 16,
+}
+
+export function encodeAddRequest(w: ByteWriter, r: AddRequestRecord): Uint8Array {
+  const p = r.params;
+  const flags =
+    (r.sampled ? Flag.Sampled : 0) |
+    (p.ignoreEos ? Flag.IgnoreEos : 0) |
+    (p.seed !== null ? Flag.HasSeed : 0) |
+    (p.maxTokens !== null ? Flag.HasMaxTokens : 0) |
+    (r.carrier ? Flag.HasCarrier : 0);
+  w.reset().u32(r.key).u8(flags).string(r.requestId);
+  w.f64(p.temperature).f64(p.topP).u32(p.topK).f64(p.seed ?? 0).u32(p.maxTokens ?? 0).u32Array(p.stopTokenIds);
+  if (r.carrier) w.string(r.carrier.traceparent).string(r.carrier.tracestate);
+  return w.u32Array(r.promptTokenIds).written;
+}
+
+export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
+  const r = new ByteReader(bytes);
+  const key = r.u32();
+  const flags = r.u8();
+  const requestId = r.string();
+  const temperature = r.f64();
+  const topP = r.f64();
+  const topK = r.u32();
+  const seed = r.f64();
+  const maxTokens = r.u32();
+  const stopTokenIds = r.u32Array();
+  const carrier = flags & Flag.HasCarrier ? { traceparent: r.string(), tracestate: r.string() } : null;
+  const params: SamplingParams = {
+    temperature,
+    topP,
+    topK,
+    seed: flags & Flag.HasSeed ? seed : null,
+    maxTokens: flags & Flag.HasMaxTokens ? maxTokens : null,
+    stopTokenIds,
+    ignoreEos: (flags & Flag.IgnoreEos) !== 0,
+  };
+  return { key, requestId, params, sampled: (flags & Flag.Sampled) !== 0, carrier, promptTokenIds: r.u32Array() };
+}
+
+export function encodeKey(w: ByteWriter, key: number): Uint8Array {
+  return w.reset().u32(key).written;
+}
+
+export function decodeKey(bytes: Uint8Array): number {
+  return new ByteReader(bytes).u32();
+}
+
+export function encodeCrash(w: ByteWriter, mode: CrashMode): Uint8Array {
+  return w.reset().u8(CRASH_MODES.indexOf(mode)).written;
+}
+
+export function decodeCrash(bytes: Uint8Array): CrashMode {
+  return CRASH_MODES[new ByteReader(bytes).u8()] ?? 'throw';
+}
+
+/** Stamps travel as four i64 preceded by a bit mask of the ones that are set. */
+export function encodeOutput(w: ByteWriter, o: RequestOutputRecord): Uint8Array {
+  const { queuedNs, scheduledNs, firstTokenNs, finishedNs } = o.stamps;
+  const mask = (scheduledNs !== null ? 1 : 0) | (firstTokenNs !== null ? 2 : 0) | (finishedNs !== null ? 4 : 0);
+  w.reset().u32(o.key).u8(FINISH_REASONS.indexOf(o.finishReason)).u32Array(o.newTokenIds);
+  w.u8(mask).i64(queuedNs).i64(scheduledNs ?? 0n).i64(firstTokenNs ?? 0n).i64(finishedNs ?? 0n);
+  return w.string(o.error ?? '').written;
+}
+
+export function decodeOutput(bytes: Uint8Array): RequestOutputRecord {
+  const r = new ByteReader(bytes);
+  const key = r.u32();
+  const code = r.u8();
+  const finishReason = code < FINISH_REASONS.length ? FINISH_REASONS[code] : 'error';
+  const newTokenIds = r.u32Array();
+  const mask = r.u8();
+  const queuedNs = r.i64();
+  const scheduled = r.i64();
+  const firstToken = r.i64();
+  const finished = r.i64();
+  const error = r.string();
+  return {
+    key,
+    finishReason,
+    newTokenIds,
+    error: error === '' ? null : error,
+    stamps: { queuedNs, scheduledNs: mask & 1 ? scheduled : null, firstTokenNs: mask & 2 ? firstToken : null, finishedNs: mask & 4 ? finished : null },
+  };
+}

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolveSamplingParams } from '../../lib/engine/sampling-params.js';
+import { ByteWriter } from '../../lib/transport/byte-codec.js';
+import { decodeAddRequest, decodeCrash, decodeKey, decodeOutput, encodeAddRequest, encodeCrash, encodeKey, encodeOutput } from '../../lib/transport/records.js';
+
+const w = new ByteWriter();
+
+describe('records', () => {
+  it('round-trips an add-request with every optional field set', () => {
+    const record = {
+      key: 0xffff_fff0,
+      requestId: 'chatcmpl-ü🦙',
+      promptTokenIds: Array.from({ length: 5000 }, (_, i) => i % 262),
+      params: resolveSamplingParams({ temperature: 0.7, topP: 0.9, topK: 40, seed: -12345678901, maxTokens: 77, stopTokenIds: [1, 257], ignoreEos: true }),
+      sampled: true,
+      carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x' },
+    };
+    assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
+  });
+
+  it('round-trips an add-request with no seed, no max tokens and no carrier', () => {
+    const record = { key: 1, requestId: 'r', promptTokenIds: [256], params: resolveSamplingParams({}), sampled: false, carrier: null };
+    assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
+  });
+
+  it('round-trips outputs with each finish reason and any set of stamps', () => {
+    for (const finishReason of [null, 'stop', 'length', 'abort', 'error'] as const) {
+      const record = {
+        key: 42,
+        newTokenIds: finishReason ? [] : [65, 66],
+        finishReason,
+        error: finishReason === 'error' ? 'kernel failed: ä' : null,
+        stamps: { queuedNs: 123456789012345n, scheduledNs: finishReason ? 2n : null, firstTokenNs: null, finishedNs: finishReason ? 4n : null },
+      };
+      assert.deepEqual(decodeOutput(encodeOutput(w, record).slice()), record);
+    }
+  });
+
+  it('round-trips keys and crash modes', () => {
+    assert.equal(decodeKey(encodeKey(w, 4_000_000_000).slice()), 4_000_000_000);
+    for (const mode of ['throw', 'uncaught', 'exit'] as const) assert.equal(decodeCrash(encodeCrash(w, mode).slice()), mode);
+  });
+});
