@@ -71,3 +71,14 @@ export class GenerationError extends JourneyError {
     this.name = 'GenerationError';
   }
 }
+
+/** The request ran past the server's configured request timeout and was stopped. */
+export class RequestTimeoutError extends JourneyError {
+  readonly status = 504;
+  readonly type = 'timeout_error';
+  override readonly code = 'request_timeout';
+  constructor(seconds: number) {
+    super(`the request did not finish within the server's limit of ${seconds} s`);
+    this.name = 'RequestTimeoutError';
+  }
+}

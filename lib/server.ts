@@ -1,35 +1,81 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { createEngine } from './engine/engine.js';
-import { applyChatTemplate } from './tokenizer/chat-template.js';
+/**
+ * `node lib/server.js [flags]`: the OpenAI-compatible server. A bad command line prints a
+ * message and exits with status 2; SIGINT or SIGTERM stops intake, lets requests in flight
+ * finish within --shutdown-grace, closes the workers and exits 0.
+ */
+import { createServer } from './api/create-server.js';
+import { parseServerConfig, USAGE, UsageError } from './config.js';
+import { createLogger } from './util/logger.js';
 
-/** Generates a reply to one prompt with the engine in this thread. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      model: { type: 'string', default: 'dummy' },
-      kernels: { type: 'string', default: 'gpujs' },
-      prompt: { type: 'string', default: 'Hello!' },
-      'max-tokens': { type: 'string', default: '64' },
-      temperature: { type: 'string', default: '0' },
-      seed: { type: 'string' },
-    },
-  });
-  const engine = await createEngine({ model: values.model, kernels: values.kernels as 'gpujs' });
-  const prompt = applyChatTemplate(engine.tokenizer, [{ role: 'user', content: values.prompt }]);
-  const params = {
-    maxTokens: Number(values['max-tokens']),
-    temperature: Number(values.temperature),
-    ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
-  };
-  for await (const delta of engine.generate(prompt, params)) {
-    process.stdout.write(delta.text);
-    if (delta.finishReason) process.stdout.write(`\n[finish_reason: ${delta.finishReason}]\n`);
+  let config;
+  try {
+    config = parseServerConfig(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`journey-llm: ${err.message}\nRun with --help for the options.\n`);
+    process.exitCode = 2;
+    return;
   }
-  await engine.close();
+  if (config === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  let server;
+  try {
+    server = await createServer({
+      host: config.host,
+      port: config.port,
+      model: config.model,
+      servedModelName: config.servedModelName,
+      ...(config.workers !== undefined ? { workers: config.workers } : {}),
+      maxNumSeqs: config.maxNumSeqs,
+      maxNumBatchedTokens: config.maxNumBatchedTokens,
+      ...(config.maxModelLen !== undefined ? { maxModelLen: config.maxModelLen } : {}),
+      kernels: config.kernels,
+      seed: config.seed,
+      apiKey: config.apiKey,
+      maxRequestBodyBytes: config.maxRequestBodyBytes,
+      requestTimeoutSeconds: config.requestTimeoutSeconds,
+      logger,
+    });
+  } catch (err) {
+    // an engine setting the flags passed but the engine refused (e.g. --max-model-len too large)
+    if (!(err instanceof RangeError)) throw err;
+    process.stderr.write(`journey-llm: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const { url } = await server.listen();
+  const engine = server.engine;
+  logger.info('journey-llm listening', {
+    url,
+    model: config.servedModelName,
+    workers: 'numWorkers' in engine ? engine.numWorkers : 1,
+    kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
+    maxModelLen: engine.config.maxModelLen,
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal, gracePeriodSeconds: config.shutdownGraceSeconds });
+    server.close({ gracePeriodMs: config.shutdownGraceSeconds * 1000 }).then(
+      () => logger.info('stopped'),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(2);
+  process.stderr.write(`journey-llm: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
 });

@@ -10,12 +10,15 @@ import { RequestStream, type GenerationStream } from './generation-stream.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import type { LLMEngine, SequenceOutput } from './llm-engine.js';
 import { resolveSamplingParams, type SamplingParamsInput } from './sampling-params.js';
+import type { TraceOptions } from './trace-options.js';
 
 export interface GenerateOptions {
   /** Aborting it stops the request, frees its KV blocks and rejects the iteration with the signal's reason. */
   readonly signal?: AbortSignal;
   /** Defaults to a fresh id. */
   readonly requestId?: string;
+  /** Set by the server's tracing layer. */
+  readonly trace?: TraceOptions;
 }
 
 export interface EngineStats {
@@ -36,6 +39,8 @@ export interface CloseOptions {
 export interface Engine {
   readonly config: EngineConfig;
   readonly tokenizer: ByteTokenizer;
+  /** True while the engine accepts requests. */
+  readonly isReady: boolean;
   /** Text is encoded with a leading BOS; token ids are used as given. Throws on invalid input. */
   generate(prompt: string | readonly number[], params?: SamplingParamsInput, options?: GenerateOptions): GenerationStream;
   stats(): EngineStats;
@@ -71,6 +76,10 @@ class InProcessEngine implements Engine {
     this.loopDone = this.loop();
   }
 
+  get isReady(): boolean {
+    return !this.closing;
+  }
+
   generate(prompt: string | readonly number[], params: SamplingParamsInput = {}, options: GenerateOptions = {}): GenerationStream {
     if (this.closing) throw new EngineFailureError('the engine is closed', 'server_shutdown');
     options.signal?.throwIfAborted();
@@ -78,7 +87,7 @@ class InProcessEngine implements Engine {
     const resolved = resolveSamplingParams(params, this.tokenizer.vocabSize);
     const requestId = options.requestId ?? `req-${randomUUID()}`;
     const seqId = this.llm.addRequest({ requestId, promptTokenIds, params: resolved });
-    const stream = new RequestStream(requestId, promptTokenIds.length, () => this.cancel(seqId), options.signal);
+    const stream = new RequestStream(requestId, promptTokenIds.length, (reason) => this.cancel(seqId, reason), options.signal, undefined, resolved.stop);
     this.streams.set(seqId, stream);
     this.wake?.();
     return stream;
@@ -112,8 +121,8 @@ class InProcessEngine implements Engine {
     this.kernels.dispose();
   }
 
-  private cancel(seqId: number): void {
-    this.llm.abort(seqId);
+  private cancel(seqId: number, reason: 'abort' | 'stop'): void {
+    this.llm.abort(seqId, reason);
     this.wake?.();
   }
 

@@ -2,6 +2,10 @@ import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import type { LifecycleStamps } from './lifecycle.js';
 import type { FinishReason } from './sequence.js';
+import { StopStringMatcher } from './stop-strings.js';
+
+/** How a stream asks its engine to end its request early. */
+export type CancelRequest = (reason: 'abort' | 'stop') => void;
 
 /** One step's worth of a generation, as the caller of generate() sees it. */
 export interface GenerationDelta {
@@ -24,29 +28,34 @@ export interface GenerationStream extends AsyncIterable<GenerationDelta> {
 }
 
 /**
- * The caller's side of one request: detokenizes engine outputs into deltas and ends the
- * iteration on finish, on error, or on the caller's abort signal, cancelling the request in the
- * engine whenever the caller stops first.
+ * The caller's side of one request: detokenizes engine outputs into deltas, applies stop
+ * strings, and ends the iteration on finish, on error, or on the caller's abort signal,
+ * cancelling the request in the engine whenever the caller stops first.
  */
 export class RequestStream implements GenerationStream {
   private readonly queue: AsyncQueue<GenerationDelta>;
   private readonly detokenizer = new IncrementalDetokenizer();
+  private readonly stops: StopStringMatcher | null;
   private readonly onAbort: () => void;
+  private readonly cancelOnce: CancelRequest;
 
   constructor(
     readonly requestId: string,
     readonly numPromptTokens: number,
-    cancel: () => void,
+    cancel: CancelRequest,
     private readonly signal?: AbortSignal,
     readonly workerIndex?: number,
+    stop: readonly string[] = [],
   ) {
     let cancelled = false;
-    const cancelOnce = () => {
+    this.cancelOnce = (reason) => {
       if (cancelled) return;
       cancelled = true;
       this.signal?.removeEventListener('abort', this.onAbort);
-      cancel();
+      cancel(reason);
     };
+    const cancelOnce = () => this.cancelOnce('abort');
+    this.stops = stop.length > 0 ? new StopStringMatcher(stop) : null;
     this.queue = new AsyncQueue(cancelOnce);
     this.onAbort = () => {
       this.queue.fail(this.signal?.reason);
@@ -63,11 +72,22 @@ export class RequestStream implements GenerationStream {
   deliver(tokenIds: readonly number[], finishReason: FinishReason | null, stamps?: Readonly<LifecycleStamps>, error?: Error): void {
     if (this.queue.isEnded) return;
     let text = this.detokenizer.push(tokenIds);
+    if (finishReason !== null) text += this.detokenizer.finish();
+    if (this.stops) {
+      const seen = this.stops.push(text, finishReason !== null);
+      text = seen.text;
+      if (seen.stopped && !error) {
+        // the engine may still be generating: end the stream here and have it stop as "stop"
+        this.queue.push({ tokenIds, text, finishReason: 'stop', ...(stamps ? { stamps } : {}) });
+        this.queue.close();
+        this.cancelOnce('stop');
+        return;
+      }
+    }
     if (finishReason === null) {
       if (tokenIds.length > 0) this.queue.push({ tokenIds, text, finishReason });
       return;
     }
-    text += this.detokenizer.finish();
     this.signal?.removeEventListener('abort', this.onAbort);
     if (error) {
       if (tokenIds.length > 0 || text) this.queue.push({ tokenIds, text, finishReason: null });

@@ -50,7 +50,7 @@ export class LLMEngine {
   private nextSeqId = 1;
   private stepping = false;
   /** Aborts that arrived while a step was in flight; applied when it ends. */
-  private readonly pendingAborts: number[] = [];
+  private readonly pendingAborts: { seqId: number; reason: 'abort' | 'stop' }[] = [];
   /** Outputs produced outside a step (aborts), delivered with the next step's. */
   private outbox: SequenceOutput[] = [];
 
@@ -81,11 +81,14 @@ export class LLMEngine {
     return seq.seqId;
   }
 
-  /** Stops a sequence and frees its blocks; its final output comes with the next step. */
-  abort(seqId: number): void {
+  /**
+   * Stops a sequence and frees its blocks; its final output comes with the next step. `stop`
+   * is for a caller that found a stop string: the sequence finishes as stopped, not aborted.
+   */
+  abort(seqId: number, reason: 'abort' | 'stop' = 'abort'): void {
     if (!this.tracked.has(seqId)) return;
-    if (this.stepping) this.pendingAborts.push(seqId);
-    else this.finish(seqId, 'abort');
+    if (this.stepping) this.pendingAborts.push({ seqId, reason });
+    else this.finish(seqId, reason);
   }
 
   /** Finishes every sequence with `reason`, e.g. at shutdown; returns their final outputs. */
@@ -101,7 +104,7 @@ export class LLMEngine {
       await this.runStep();
     } finally {
       this.stepping = false;
-      for (const seqId of this.pendingAborts.splice(0)) this.finish(seqId, 'abort');
+      for (const { seqId, reason } of this.pendingAborts.splice(0)) this.finish(seqId, reason);
     }
     return this.takeOutbox();
   }

@@ -16,6 +16,11 @@ export interface SamplingParams {
   readonly stopTokenIds: readonly number[];
   /** Keep generating past the end-of-sequence token. */
   readonly ignoreEos: boolean;
+  /**
+   * Text that ends the sequence with finish reason "stop", matched on the detokenized output
+   * where it is detokenized (the caller's thread); the stop string is not part of the output.
+   */
+  readonly stop: readonly string[];
 }
 
 /** What callers may pass; every field is optional and checked. */
@@ -29,7 +34,12 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
   maxTokens: null,
   stopTokenIds: Object.freeze([]) as readonly number[],
   ignoreEos: false,
+  stop: Object.freeze([]) as readonly string[],
 });
+
+/** At most this many stop strings, each at most MAX_STOP_LENGTH characters. */
+export const MAX_STOP_STRINGS = 16;
+export const MAX_STOP_LENGTH = 256;
 
 /** Validates `input` field by field; the first bad field throws InvalidRequestError naming it. */
 export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize = Infinity): SamplingParams {
@@ -45,7 +55,13 @@ export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize
   if (!Array.isArray(p.stopTokenIds)) throw new InvalidRequestError('stop_token_ids must be an array', 'stop_token_ids');
   for (const id of p.stopTokenIds) checkInteger(id, 'stop_token_ids', 0, vocabSize - 1);
   if (typeof p.ignoreEos !== 'boolean') throw new InvalidRequestError('ignore_eos must be a boolean', 'ignore_eos');
-  return Object.freeze({ ...p, topK, stopTokenIds: Object.freeze([...p.stopTokenIds]) });
+  if (!Array.isArray(p.stop) || p.stop.length > MAX_STOP_STRINGS) throw new InvalidRequestError(`stop must be an array of at most ${MAX_STOP_STRINGS} strings`, 'stop');
+  for (const s of p.stop) {
+    if (typeof s !== 'string' || s.length === 0 || s.length > MAX_STOP_LENGTH) {
+      throw new InvalidRequestError(`each stop string must be 1 to ${MAX_STOP_LENGTH} characters`, 'stop');
+    }
+  }
+  return Object.freeze({ ...p, topK, stopTokenIds: Object.freeze([...p.stopTokenIds]), stop: Object.freeze([...p.stop]) });
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../util/logger.js';
 import type { EngineWorkerTask } from '../worker/engine-loop.js';
 import { ByteWriter } from './byte-codec.js';
 import { channelSizesFor, createDoorbell, ringDoorbell, waitForChange } from './channels.js';
-import { ADD_REQUEST, CRASH_WORKER, decodeOutput, encodeAddRequest, encodeCrash, REQUEST_OUTPUT, type CrashMode, type TraceCarrier } from './records.js';
+import { ADD_REQUEST, CRASH_WORKER, decodeOutput, encodeAddRequest, encodeCrash, REQUEST_OUTPUT, type CrashMode } from './records.js';
 import { Replica, type WorkerStats } from './replica.js';
 
 export interface EngineClientOptions extends EngineConfigInput {
@@ -27,16 +27,6 @@ export interface EngineClientOptions extends EngineConfigInput {
   readonly resourceLimits?: ResourceLimits;
   /** Enables crashWorkerForTesting(). */
   readonly enableTestHooks?: boolean;
-}
-
-/** Tracing inputs of one request, set by the API thread's tracing layer. */
-export interface TraceOptions {
-  readonly carrier: TraceCarrier | null;
-  readonly sampled: boolean;
-}
-
-export interface ClientGenerateOptions extends GenerateOptions {
-  readonly trace?: TraceOptions;
 }
 
 export function defaultWorkerCount(): number {
@@ -121,7 +111,7 @@ export class EngineClient implements Engine {
     return !this.closing && this.replicas.every((r) => r.isReady);
   }
 
-  generate(prompt: string | readonly number[], params: SamplingParamsInput = {}, options: ClientGenerateOptions = {}): GenerationStream {
+  generate(prompt: string | readonly number[], params: SamplingParamsInput = {}, options: GenerateOptions = {}): GenerationStream {
     if (this.closing) throw new EngineFailureError('the server is shutting down', 'server_shutdown');
     options.signal?.throwIfAborted();
     const promptTokenIds = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : prompt;
@@ -143,7 +133,14 @@ export class EngineClient implements Engine {
     if (!replica.submit.tryWrite(ADD_REQUEST, record)) throw new EngineOverloadedError(`engine worker ${replica.index}'s submit queue is full`);
     replica.submit.publish();
     const generation = replica.generation;
-    const stream = new RequestStream(requestId, promptTokenIds.length, () => this.cancel(replica, generation, key), options.signal, replica.index);
+    const stream = new RequestStream(
+      requestId,
+      promptTokenIds.length,
+      (reason) => this.cancel(replica, generation, key, reason),
+      options.signal,
+      replica.index,
+      resolved.stop,
+    );
     replica.inFlight.set(key, { stream, cancelled: false });
     return stream;
   }
@@ -217,11 +214,11 @@ export class EngineClient implements Engine {
     return best;
   }
 
-  private cancel(replica: Replica, generation: number, key: number): void {
+  private cancel(replica: Replica, generation: number, key: number, reason: 'abort' | 'stop'): void {
     const entry = replica.inFlight.get(key);
     if (!entry || replica.generation !== generation) return;
-    entry.cancelled = true;
-    replica.sendAbort(key);
+    entry.cancelled = true; // either way its stream has ended
+    replica.sendAbort(key, reason);
   }
 
   /** Runs `replica`'s worker task; on its end, fails what it held and starts a replacement. */

@@ -1,5 +1,6 @@
 import type { LifecycleStamps } from '../engine/lifecycle.js';
 import type { SamplingParams } from '../engine/sampling-params.js';
+import type { TraceCarrier } from '../engine/trace-options.js';
 import type { FinishReason } from '../engine/sequence.js';
 import { ByteReader, ByteWriter } from './byte-codec.js';
 
@@ -11,11 +12,6 @@ export const CRASH_WORKER = 3;
 /** Record type on an output ring (engine worker → API thread). */
 export const REQUEST_OUTPUT = 16;
 
-/** W3C trace context of the API span, and the API thread's sampling decision. */
-export interface TraceCarrier {
-  readonly traceparent: string;
-  readonly tracestate: string;
-}
 
 export interface AddRequestRecord {
   /** Key of the request on this worker, chosen by the API thread. */
@@ -82,16 +78,21 @@ export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
     maxTokens: flags & Flag.HasMaxTokens ? maxTokens : null,
     stopTokenIds,
     ignoreEos: (flags & Flag.IgnoreEos) !== 0,
+    stop: [], // matched on the API thread, which detokenizes
   };
   return { key, requestId, params, sampled: (flags & Flag.Sampled) !== 0, carrier, promptTokenIds: r.u32Array() };
 }
 
-export function encodeKey(w: ByteWriter, key: number): Uint8Array {
-  return w.reset().u32(key).written;
+/** Why the API thread ends a request early: its caller left, or a stop string matched. */
+export type AbortReason = 'abort' | 'stop';
+
+export function encodeAbort(w: ByteWriter, key: number, reason: AbortReason): Uint8Array {
+  return w.reset().u32(key).u8(reason === 'stop' ? 1 : 0).written;
 }
 
-export function decodeKey(bytes: Uint8Array): number {
-  return new ByteReader(bytes).u32();
+export function decodeAbort(bytes: Uint8Array): { key: number; reason: AbortReason } {
+  const r = new ByteReader(bytes);
+  return { key: r.u32(), reason: r.u8() === 1 ? 'stop' : 'abort' };
 }
 
 export function encodeCrash(w: ByteWriter, mode: CrashMode): Uint8Array {

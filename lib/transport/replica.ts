@@ -15,7 +15,7 @@ import {
   type ChannelBuffers,
   type ChannelSizes,
 } from './channels.js';
-import { ABORT_REQUEST, encodeKey } from './records.js';
+import { ABORT_REQUEST, encodeAbort, type AbortReason } from './records.js';
 import { HEAD, RingReader, RingWriter } from './ring.js';
 
 export interface InFlight {
@@ -57,7 +57,7 @@ export class Replica {
   private task: Promise<void> = Promise.resolve();
   private readyPromise: Promise<void> = Promise.resolve();
   /** Aborts that found the submit ring full; sent at the next drain. */
-  private pendingAborts: number[] = [];
+  private pendingAborts: { key: number; reason: AbortReason }[] = [];
   private readonly writer = new ByteWriter();
 
   constructor(
@@ -113,14 +113,15 @@ export class Replica {
     this.inFlight.clear();
   }
 
-  sendAbort(key: number): void {
-    this.pendingAborts.push(key);
+  sendAbort(key: number, reason: AbortReason): void {
+    this.pendingAborts.push({ key, reason });
     this.flushAborts();
   }
 
   flushAborts(): void {
     let sent = 0;
-    while (sent < this.pendingAborts.length && this.submit.tryWrite(ABORT_REQUEST, encodeKey(this.writer, this.pendingAborts[sent]))) sent++;
+    const pending = this.pendingAborts;
+    while (sent < pending.length && this.submit.tryWrite(ABORT_REQUEST, encodeAbort(this.writer, pending[sent].key, pending[sent].reason))) sent++;
     if (sent === 0) return;
     this.pendingAborts.splice(0, sent);
     this.submit.publish();

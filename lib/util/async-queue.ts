@@ -51,6 +51,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     if (!this.ended) {
       this.ended = true;
       this.items.length = 0;
+      if (this.waiter) this.settle().resolve({ value: undefined, done: true });
       this.onCancel();
     }
     this.failure = null;

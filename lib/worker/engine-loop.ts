@@ -24,9 +24,10 @@ import {
   CRASH_WORKER,
   decodeAddRequest,
   decodeCrash,
-  decodeKey,
+  decodeAbort,
   encodeOutput,
   REQUEST_OUTPUT,
+  type AbortReason,
   type AddRequestRecord,
   type CrashMode,
 } from '../transport/records.js';
@@ -68,7 +69,7 @@ export async function runEngineWorker(task: EngineWorkerTask, onLifecycle?: (eve
       const seenHead = Atomics.load(submit.header, HEAD);
       submit.drain((type, payload) => {
         if (type === ADD_REQUEST) publisher.admit(llm, decodeAddRequest(payload));
-        else if (type === ABORT_REQUEST) publisher.abort(llm, decodeKey(payload));
+        else if (type === ABORT_REQUEST) publisher.abort(llm, decodeAbort(payload));
         else if (type === CRASH_WORKER && task.enableTestHooks) crash(decodeCrash(payload));
       });
       if (publisher.hasRefused) await publisher.publish([]);
@@ -143,9 +144,9 @@ class OutputPublisher {
     return this.refused.length > 0;
   }
 
-  abort(llm: LLMEngine, key: number): void {
+  abort(llm: LLMEngine, { key, reason }: { key: number; reason: AbortReason }): void {
     const seqId = this.seqOfKey.get(key);
-    if (seqId !== undefined) llm.abort(seqId);
+    if (seqId !== undefined) llm.abort(seqId, reason);
   }
 
   /** Writes every output, waiting for the API thread to make room if the ring is full. */

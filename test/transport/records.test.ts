@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveSamplingParams } from '../../lib/engine/sampling-params.js';
 import { ByteWriter } from '../../lib/transport/byte-codec.js';
-import { decodeAddRequest, decodeCrash, decodeKey, decodeOutput, encodeAddRequest, encodeCrash, encodeKey, encodeOutput } from '../../lib/transport/records.js';
+import { decodeAbort, decodeAddRequest, decodeCrash, decodeOutput, encodeAbort, encodeAddRequest, encodeCrash, encodeOutput } from '../../lib/transport/records.js';
 
 const w = new ByteWriter();
 
@@ -12,6 +12,7 @@ describe('records', () => {
       key: 0xffff_fff0,
       requestId: 'chatcmpl-ü🦙',
       promptTokenIds: Array.from({ length: 5000 }, (_, i) => i % 262),
+      // stop strings stay on the API thread, so they are not part of the record
       params: resolveSamplingParams({ temperature: 0.7, topP: 0.9, topK: 40, seed: -12345678901, maxTokens: 77, stopTokenIds: [1, 257], ignoreEos: true }),
       sampled: true,
       carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x' },
@@ -37,8 +38,9 @@ describe('records', () => {
     }
   });
 
-  it('round-trips keys and crash modes', () => {
-    assert.equal(decodeKey(encodeKey(w, 4_000_000_000).slice()), 4_000_000_000);
+  it('round-trips aborts and crash modes', () => {
+    assert.deepEqual(decodeAbort(encodeAbort(w, 4_000_000_000, 'abort').slice()), { key: 4_000_000_000, reason: 'abort' });
+    assert.deepEqual(decodeAbort(encodeAbort(w, 7, 'stop').slice()), { key: 7, reason: 'stop' });
     for (const mode of ['throw', 'uncaught', 'exit'] as const) assert.equal(decodeCrash(encodeCrash(w, mode).slice()), mode);
   });
 });

@@ -1,0 +1,24 @@
+import { EngineFailureError, EngineOverloadedError, GenerationError, InvalidRequestError, JourneyError, RequestTimeoutError } from '../errors.js';
+import type { AbortReason } from './request-lifecycle.js';
+
+/** The client went away before its response was complete. Never sent: there is nobody to send it to. */
+export class ClientDisconnectError extends JourneyError {
+  readonly status = 499;
+  readonly type = 'client_disconnect';
+  constructor() {
+    super('the client disconnected');
+    this.name = 'ClientDisconnectError';
+  }
+}
+
+/** The tracing contract's reason for a request that ended in `err`. */
+export function abortReasonOf(err: unknown): AbortReason {
+  if (err instanceof ClientDisconnectError) return 'client_disconnect';
+  if (err instanceof RequestTimeoutError) return 'timeout';
+  if (err instanceof InvalidRequestError) return err.code === 'context_length_exceeded' ? 'context_length_exceeded' : 'validation_error';
+  if (err instanceof EngineOverloadedError) return 'overloaded';
+  if (err instanceof EngineFailureError) return err.code === 'server_shutdown' ? 'server_shutdown' : 'engine_failure';
+  if (err instanceof GenerationError) return 'generation_error';
+  if (err instanceof JourneyError && err.status < 500) return 'validation_error';
+  return 'exception';
+}

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import type { Context } from 'koa';
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
+const STARTED = Math.floor(Date.now() / 1000);
+
+/** GET /v1/models: the one model this server serves. */
+export function modelsRoute(servedModelName: string, maxModelLen: number) {
+  return (ctx: Context) => {
+    ctx.body = {
+      object: 'list',
+      data: [{ id: servedModelName, object: 'model', created: STARTED, owned_by: 'journey-llm', max_model_len: maxModelLen }],
+    };
+  };
+}
+
+/** GET /health: 200 once the engine is ready, 503 before that and while shutting down. */
+export function healthRoute(isHealthy: () => boolean) {
+  return (ctx: Context) => {
+    const ok = isHealthy();
+    ctx.status = ok ? 200 : 503;
+    ctx.body = { status: ok ? 'ok' : 'unavailable' };
+  };
+}
+
+/** GET /version */
+export function versionRoute() {
+  return (ctx: Context) => {
+    ctx.body = { version: VERSION };
+  };
+}
+
+export function packageVersion(): string {
+  return VERSION;
+}

@@ -1,0 +1,131 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ENGINE_DEFAULTS } from './engine/engine-config.js';
+import { KERNEL_BACKENDS } from './model/kernels/create-kernels.js';
+import { isPresetName, MODEL_PRESETS } from './model/model-config.js';
+import { LOG_LEVELS, type LogLevel } from './util/logger.js';
+
+/** Everything `node lib/server.js` can be told, validated. */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly model: string;
+  readonly servedModelName: string;
+  /** Engine workers; undefined picks the default for the machine. */
+  readonly workers: number | undefined;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  readonly maxModelLen: number | undefined;
+  readonly kernels: (typeof KERNEL_BACKENDS)[number];
+  readonly seed: number;
+  readonly apiKey: string | null;
+  readonly maxRequestBodyBytes: number;
+  /** Seconds a generation request may take before it is aborted; 0 = no limit. */
+  readonly requestTimeoutSeconds: number;
+  /** Seconds in-flight requests get to finish at shutdown. */
+  readonly shutdownGraceSeconds: number;
+  readonly logLevel: LogLevel;
+}
+
+/** A bad command line: the message to print, and exit status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const OPTIONS = {
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '8000' },
+  model: { type: 'string', default: 'dummy' },
+  'served-model-name': { type: 'string' },
+  workers: { type: 'string' },
+  'max-num-seqs': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumSeqs) },
+  'max-num-batched-tokens': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumBatchedTokens) },
+  'max-model-len': { type: 'string' },
+  kernels: { type: 'string', default: ENGINE_DEFAULTS.kernels },
+  seed: { type: 'string', default: '0' },
+  'api-key': { type: 'string' },
+  'max-request-body': { type: 'string', default: '1mb' },
+  'request-timeout': { type: 'string', default: '0' },
+  'shutdown-grace': { type: 'string', default: '30' },
+  'log-level': { type: 'string', default: 'info' },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsConfig['options'];
+
+export const USAGE = `Usage: node lib/server.js [options]
+
+An OpenAI-compatible LLM inference server.
+
+Options:
+  --host HOST                    address to listen on (default 127.0.0.1)
+  --port PORT                    port to listen on (default 8000; 0 picks a free one)
+  --model NAME                   built-in model: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
+  --served-model-name NAME       model name clients use (default: the model's)
+  --workers N                    engine worker threads (default: one per core but one, at least 1)
+  --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
+  --max-num-batched-tokens N     tokens computed per step per worker (default ${ENGINE_DEFAULTS.maxNumBatchedTokens})
+  --max-model-len N              context window, prompt plus output (default: the model's)
+  --kernels NAME                 kernel backend: ${KERNEL_BACKENDS.join(', ')} (default ${ENGINE_DEFAULTS.kernels})
+  --seed N                       seed of the dummy weights and of unseeded requests (default 0)
+  --api-key KEY                  require "Authorization: Bearer KEY" on /v1 (also JOURNEY_API_KEY)
+  --max-request-body SIZE        largest request body, e.g. 65536, 512kb, 1mb (default 1mb)
+  --request-timeout SECONDS      abort generations running longer than this; 0 = never (default 0)
+  --shutdown-grace SECONDS       time in-flight requests get to finish on SIGINT/SIGTERM (default 30)
+  --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info)
+  -h, --help                     print this help
+`;
+
+/** Parses argv (without node and the script) and the environment; throws UsageError. */
+export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const model = values.model;
+  if (!isPresetName(model)) throw new UsageError(`--model: unknown model "${model}"; built-in models: ${Object.keys(MODEL_PRESETS).join(', ')}`);
+  const kernels = values.kernels as ServerConfig['kernels'];
+  if (!KERNEL_BACKENDS.includes(kernels)) throw new UsageError(`--kernels must be one of ${KERNEL_BACKENDS.join(', ')}`);
+  const logLevel = values['log-level'] as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const apiKey = values['api-key'] ?? env.JOURNEY_API_KEY ?? null;
+  if (apiKey === '') throw new UsageError('--api-key must not be empty');
+  return {
+    host: values.host,
+    port: integer(values.port, '--port', 0, 65535),
+    model,
+    servedModelName: values['served-model-name'] ?? model,
+    workers: values.workers === undefined ? undefined : integer(values.workers, '--workers', 1, 256),
+    maxNumSeqs: integer(values['max-num-seqs'], '--max-num-seqs', 1, 4096),
+    maxNumBatchedTokens: integer(values['max-num-batched-tokens'], '--max-num-batched-tokens', 1, 1 << 20),
+    maxModelLen: values['max-model-len'] === undefined ? undefined : integer(values['max-model-len'], '--max-model-len', 2, 1 << 20),
+    kernels,
+    seed: integer(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
+    apiKey,
+    maxRequestBodyBytes: byteSize(values['max-request-body'], '--max-request-body'),
+    requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
+    shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),
+    logLevel,
+  };
+}
+
+function integer(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function number(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${text}"`);
+  return value;
+}
+
+function byteSize(text: string, flag: string): number {
+  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(text.trim());
+  const value = match ? Number(match[1]) * { b: 1, kb: 1024, mb: 1024 * 1024 }[(match[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb'] : NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 1 << 30) throw new UsageError(`${flag} must be a size like 65536, 512kb or 1mb (at most 1024mb), got "${text}"`);
+  return value;
+}
