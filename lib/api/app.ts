@@ -38,8 +38,12 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   app.use(v1.routes()).use(v1.allowedMethods({ throw: true }));
+  // answered rather than thrown, so that allowedMethods (which looks after its downstream) can
+  // still turn a known path with the wrong method into a 405
   app.use((ctx: Context) => {
-    throw new ApiError(404, `Unknown route: ${ctx.method} ${ctx.path}`, 'invalid_request_error', 'not_found');
+    const { status, body } = errorResponse(new ApiError(404, `Unknown route: ${ctx.method} ${ctx.path}`, 'invalid_request_error', 'not_found'));
+    ctx.status = status;
+    ctx.body = body;
   });
   return app;
 }

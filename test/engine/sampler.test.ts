@@ -71,6 +71,7 @@ describe('resolveSamplingParams', () => {
       maxTokens: null,
       stopTokenIds: [],
       ignoreEos: false,
+      stop: [],
     });
   });
 
@@ -88,6 +89,8 @@ describe('resolveSamplingParams', () => {
     [{ maxTokens: -3 }, 'max_tokens'],
     [{ seed: 0.5 }, 'seed'],
     [{ stopTokenIds: [999] }, 'stop_token_ids'],
+    [{ stop: [''] }, 'stop'],
+    [{ stop: Array.from({ length: 17 }, (_, i) => String(i)) }, 'stop'],
   ] as [SamplingParamsInput, string][]) {
     it(`rejects ${JSON.stringify(input)} naming ${param}`, () => {
       assert.throws(() => resolveSamplingParams(input, 262), { name: 'InvalidRequestError', param });

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { parseServerConfig, UsageError } from '../lib/config.js';
+
+const SERVER = new URL('../lib/server.js', import.meta.url).pathname;
+
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [SERVER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c));
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  const [code] = await once(child, 'exit');
+  return { code, stdout, stderr };
+}
+
+describe('command line', () => {
+  for (const [args, pattern] of [
+    [['--bogus'], /bogus/],
+    [['--port', 'abc'], /--port/],
+    [['--port', '70000'], /--port/],
+    [['--workers', '0'], /--workers/],
+    [['--model', 'gpt-9'], /unknown model/],
+    [['--kernels', 'cuda'], /--kernels/],
+    [['--log-level', 'loud'], /--log-level/],
+    [['--max-request-body', 'lots'], /--max-request-body/],
+    [['--max-model-len', '999999', '--model', 'dummy-tiny'], /maxModelLen/],
+    [['stray-positional'], /positional/i],
+  ] as [string[], RegExp][]) {
+    it(`exits with status 2 and says why for ${args.join(' ')}`, async () => {
+      const { code, stderr } = await run(args);
+      assert.equal(code, 2);
+      assert.match(stderr, pattern);
+      assert.ok(!/\n\s+at /.test(stderr), 'a message, not a stack trace');
+    });
+  }
+
+  it('prints its options with --help and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+    assert.equal(code, 0);
+    for (const flag of ['--host', '--port', '--model', '--served-model-name', '--workers', '--max-num-seqs', '--max-num-batched-tokens', '--max-model-len', '--kernels', '--api-key', '--max-request-body', '--request-timeout', '--seed', '--log-level']) {
+      assert.ok(stdout.includes(flag), flag);
+    }
+  });
+
+  it('takes the API key from JOURNEY_API_KEY and sizes from suffixed values', () => {
+    const config = parseServerConfig(['--max-request-body', '512kb'], { JOURNEY_API_KEY: 'sk-env' });
+    assert.ok(config !== 'help');
+    assert.equal(config.apiKey, 'sk-env');
+    assert.equal(config.maxRequestBodyBytes, 512 * 1024);
+    assert.throws(() => parseServerConfig(['--api-key', '']), UsageError);
+  });
+
+  it('serves, logs one line on start, and on SIGTERM finishes the request in flight and exits 0', async () => {
+    const child = spawn(process.execPath, [SERVER, '--port', '0', '--model', 'dummy-tiny', '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const listening = new Promise<{ url: string; model: string; workers: number; kernels: string }>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c;
+        const line = stderr.split('\n').find((l) => l.includes('journey-llm listening'));
+        if (line) resolve(JSON.parse(line));
+      });
+    });
+    const started = await listening;
+    assert.equal(started.model, 'dummy-tiny');
+    assert.equal(started.workers, 1);
+    assert.equal(started.kernels, 'gpujs-webasm');
+    const response = await fetch(`${started.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'dummy-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 300, ignore_eos: true, stream: true }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // streaming has begun
+    child.kill('SIGTERM');
+    let body = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) body += new TextDecoder().decode(r.value);
+    assert.ok(body.includes('"finish_reason":"length"'), 'the request in flight finished');
+    assert.ok(body.trimEnd().endsWith('data: [DONE]'));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    assert.match(stderr, /"msg":"stopped"/);
+  });
+});

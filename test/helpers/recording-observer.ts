@@ -1,0 +1,41 @@
+import type { AbortReason, RequestLifecycle, RequestObserver } from '../../lib/api/request-lifecycle.js';
+
+export interface Recorded {
+  readonly route: string;
+  readonly events: string[];
+  reason?: AbortReason;
+}
+
+/** Records every request's lifecycle calls, and lets a test wait for one to end. */
+export class RecordingObserver implements RequestObserver {
+  readonly requests: Recorded[] = [];
+  private waiters: { match: (r: Recorded) => boolean; resolve: (r: Recorded) => void }[] = [];
+
+  begin(route: string): RequestLifecycle {
+    const record: Recorded = { route, events: ['arrived'] };
+    this.requests.push(record);
+    const push = (event: string) => {
+      record.events.push(event);
+      this.waiters = this.waiters.filter((w) => !(w.match(record) && (w.resolve(record), true)));
+    };
+    return {
+      described: () => push('described'),
+      traceFor: () => undefined,
+      handedOff: () => push('handedOff'),
+      firstResponse: () => push('firstResponse'),
+      departed: () => push('departed'),
+      aborted: (reason) => {
+        record.reason = reason;
+        push(`aborted:${reason}`);
+      },
+    };
+  }
+
+  /** Resolves once a request that began at position `from` or later has recorded an event starting with `event`. */
+  when(event: string, from = 0): Promise<Recorded> {
+    const match = (r: Recorded) => this.requests.indexOf(r) >= from && r.events.some((e) => e.startsWith(event));
+    const found = this.requests.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+}

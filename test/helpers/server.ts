@@ -1,0 +1,42 @@
+import OpenAI from 'openai';
+import { createServer, type JourneyServer, type ServerOptions } from '../../lib/api/create-server.js';
+import { createLogger } from '../../lib/util/logger.js';
+
+export interface TestServer {
+  readonly server: JourneyServer;
+  readonly url: string;
+  readonly client: OpenAI;
+  close(): Promise<void>;
+}
+
+/** A real server on 127.0.0.1 with a free port, one engine worker and the tiny model. */
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const server = await createServer({
+    model: 'dummy-tiny',
+    workers: 1,
+    host: '127.0.0.1',
+    port: 0,
+    logger: createLogger({ level: 'silent' }),
+    ...options,
+  });
+  const { url } = await server.listen();
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: options.apiKey ?? 'unused', maxRetries: 0 });
+  return { server, url, client, close: () => server.close() };
+}
+
+/** POSTs `body` (an object, or raw text) as JSON unless told otherwise; returns status, headers and parsed body. */
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: leave the text
+  }
+  return { status: response.status, headers: response.headers, json };
+}
