@@ -37,6 +37,7 @@ const payload = encodeAddRequest(new ByteWriter(), {
   params: resolveSamplingParams({ temperature: 0.7, maxTokens: 128, seed: 1 }),
   sampled: true,
   carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: '' },
+  choiceIndex: 0,
 }).slice();
 
 function percentiles(samplesNs: bigint[]): { p50: number; p99: number } {

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ENGINE_DEFAULTS } from './engine/engine-config.js';
 import { KERNEL_BACKENDS } from './model/kernels/create-kernels.js';
 import { isPresetName, MODEL_PRESETS } from './model/model-config.js';
+import { tracesEndpointFrom, type TracingInput } from './tracing/tracing-config.js';
 import { LOG_LEVELS, type LogLevel } from './util/logger.js';
 
 /** Everything `node lib/server.js` can be told, validated. */
@@ -24,6 +25,7 @@ export interface ServerConfig {
   /** Seconds in-flight requests get to finish at shutdown. */
   readonly shutdownGraceSeconds: number;
   readonly logLevel: LogLevel;
+  readonly tracing: TracingInput;
 }
 
 /** A bad command line: the message to print, and exit status 2. */
@@ -47,6 +49,10 @@ const OPTIONS = {
   'request-timeout': { type: 'string', default: '0' },
   'shutdown-grace': { type: 'string', default: '30' },
   'log-level': { type: 'string', default: 'info' },
+  'enable-journey-tracing': { type: 'boolean', default: false },
+  'otlp-traces-endpoint': { type: 'string' },
+  'journey-tracing-sample-rate': { type: 'string', default: '1.0' },
+  'otel-service-name': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -70,6 +76,12 @@ Options:
   --request-timeout SECONDS      abort generations running longer than this; 0 = never (default 0)
   --shutdown-grace SECONDS       time in-flight requests get to finish on SIGINT/SIGTERM (default 30)
   --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info)
+  --enable-journey-tracing       record an llm_request span per request on the API thread and an
+                                 llm_core span per sequence in the workers, exported over OTLP gRPC
+  --otlp-traces-endpoint URL     e.g. http://127.0.0.1:4317 (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                                 then OTEL_EXPORTER_OTLP_ENDPOINT)
+  --journey-tracing-sample-rate R  fraction of requests traced when the client sends no decision (default 1.0)
+  --otel-service-name NAME       resource service.name (default: OTEL_SERVICE_NAME, else journey-llm)
   -h, --help                     print this help
 `;
 
@@ -88,6 +100,12 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
   if (!KERNEL_BACKENDS.includes(kernels)) throw new UsageError(`--kernels must be one of ${KERNEL_BACKENDS.join(', ')}`);
   const logLevel = values['log-level'] as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const endpoint = tracesEndpointFrom(values['otlp-traces-endpoint'], env);
+  const tracingEnabled = values['enable-journey-tracing'];
+  if (tracingEnabled && endpoint === null) {
+    throw new UsageError('--enable-journey-tracing needs --otlp-traces-endpoint (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT)');
+  }
+  if (endpoint !== null && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--otlp-traces-endpoint must be an http(s) URL, got "${endpoint}"`);
   const apiKey = values['api-key'] ?? env.JOURNEY_API_KEY ?? null;
   if (apiKey === '') throw new UsageError('--api-key must not be empty');
   return {
@@ -106,6 +124,12 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
     shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),
     logLevel,
+    tracing: {
+      enabled: tracingEnabled,
+      ...(endpoint !== null ? { endpoint } : {}),
+      sampleRate: number(values['journey-tracing-sample-rate'], '--journey-tracing-sample-rate', 0, 1),
+      ...(values['otel-service-name'] !== undefined ? { serviceName: values['otel-service-name'] } : {}),
+    },
   };
 }
 

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       apiKey: config.apiKey,
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       requestTimeoutSeconds: config.requestTimeoutSeconds,
+      tracing: config.tracing,
       logger,
     });
   } catch (err) {
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     workers: 'numWorkers' in engine ? engine.numWorkers : 1,
     kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
     maxModelLen: engine.config.maxModelLen,
+    journeyTracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampleRate: config.tracing.sampleRate } : false,
   });
 
   let stopping = false;

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { GenerationStream } from '../engine/generation-stream.js';
 import type { SamplingParamsInput } from '../engine/sampling-params.js';
+import type { LifecycleStamps } from '../engine/lifecycle.js';
 import type { FinishReason } from '../engine/sequence.js';
 import type { TraceOptions } from '../engine/trace-options.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -20,6 +21,10 @@ export interface ChoiceEvent {
   readonly text: string;
   readonly tokenIds: readonly number[];
   readonly finishReason: FinishReason | null;
+  /** When the engine produced the tokens (monotonic ns). */
+  readonly tsNs?: bigint;
+  /** On a choice's last event: its engine lifecycle stamps. */
+  readonly stamps?: Readonly<LifecycleStamps>;
 }
 
 /**
@@ -39,13 +44,18 @@ export function choiceParams(params: SamplingParamsInput, choice: number): Sampl
 export class ChoiceStreams {
   private readonly cancelAll = new AbortController();
   private readonly streams: { index: number; stream: GenerationStream }[] = [];
+  /** When the first engine request was committed to its queue (monotonic ns). */
+  readonly committedNs: bigint = 0n;
 
   constructor(engine: Engine, specs: readonly ChoiceSpec[], requestId: string, signal: AbortSignal) {
     const combined = AbortSignal.any([signal, this.cancelAll.signal]);
+    const stampCommit = () => {
+      if (this.committedNs === 0n) (this as { committedNs: bigint }).committedNs = process.hrtime.bigint();
+    };
     try {
       for (const spec of specs) {
-        const stream = engine.generate(spec.promptTokenIds, spec.params, { signal: combined, requestId, ...(spec.trace ? { trace: spec.trace } : {}) });
-        this.streams.push({ index: spec.index, stream });
+        const options = { signal: combined, requestId, onCommitted: stampCommit, ...(spec.trace ? { trace: spec.trace } : {}) };
+        this.streams.push({ index: spec.index, stream: engine.generate(spec.promptTokenIds, spec.params, options) });
       }
     } catch (err) {
       this.cancel();
@@ -65,7 +75,16 @@ export class ChoiceStreams {
     for (const { index, stream } of this.streams) {
       void (async () => {
         try {
-          for await (const delta of stream) queue.push({ index, text: delta.text, tokenIds: delta.tokenIds, finishReason: delta.finishReason });
+          for await (const delta of stream) {
+            queue.push({
+              index,
+              text: delta.text,
+              tokenIds: delta.tokenIds,
+              finishReason: delta.finishReason,
+              ...(delta.tsNs !== undefined ? { tsNs: delta.tsNs } : {}),
+              ...(delta.stamps ? { stamps: delta.stamps } : {}),
+            });
+          }
           if (--open === 0) queue.close();
         } catch (err) {
           queue.fail(err);

@@ -1,14 +1,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Engine } from '../engine/engine.js';
 import { EngineFailureError } from '../errors.js';
-import { createEngineClient, type EngineClientOptions } from '../transport/engine-client.js';
+import { ServerMetrics, type ThreadTracingStats } from '../metrics/server-metrics.js';
+import type { ApiTracing } from '../tracing/api-tracing.js';
+import { resolveTracingConfig, type TracingInput } from '../tracing/tracing-config.js';
+import { createEngineClient, EngineClient, type EngineClientOptions } from '../transport/engine-client.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { createApp } from './app.js';
-import { NOOP_OBSERVER, type RequestObserver } from './request-lifecycle.js';
+import { combineObservers, type RequestObserver } from './request-lifecycle.js';
+import { packageVersion } from './routes/info.js';
 
-export interface ServerOptions extends EngineClientOptions {
+export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
@@ -22,6 +27,9 @@ export interface ServerOptions extends EngineClientOptions {
   readonly logger?: Logger;
   /** Serve this engine instead of starting a worker pool; the caller keeps ownership of it. */
   readonly engine?: Engine;
+  /** Journey tracing (off by default); the standard OTEL_* variables fill what is not given. */
+  readonly tracing?: TracingInput;
+  /** Watches every generation request, beside the server's own metrics and tracing. */
   readonly observer?: RequestObserver;
 }
 
@@ -30,6 +38,9 @@ export interface JourneyServer {
   readonly app: Koa;
   readonly engine: Engine;
   readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** Open journey spans on the API thread (0 with tracing off): empty whenever the server is idle. */
+  readonly numOpenSpans: number;
   /** Starts listening; resolves with the address once bound. */
   listen(): Promise<{ host: string; port: number; url: string }>;
   /**
@@ -41,13 +52,27 @@ export interface JourneyServer {
 
 export async function createServer(options: ServerOptions = {}): Promise<JourneyServer> {
   const logger = options.logger ?? createLogger();
+  const tracing = resolveTracingConfig(options.tracing, process.env, packageVersion(), randomUUID());
+  // loaded only when on: with tracing off the OpenTelemetry SDK is never imported
+  const apiTracing = tracing.enabled ? new (await import('../tracing/api-tracing.js')).ApiTracing(tracing, logger) : null;
   const ownsEngine = options.engine === undefined;
-  const engine = options.engine ?? (await createEngineClient({ ...options, logger }));
-  return new Server(options, engine, ownsEngine, logger);
+  const engine = options.engine ?? (await createEngineClient({ ...options, tracing, logger }));
+  return new Server(options, engine, ownsEngine, logger, apiTracing);
+}
+
+function tracingStats(engine: Engine, api: ApiTracing | null): ThreadTracingStats[] {
+  if (!api) return [];
+  const counts = api.tracing?.counts ?? { exported: 0, dropped: 0, failed: 0 };
+  const all: ThreadTracingStats[] = [{ thread: 'api', openSpans: api.numOpenSpans, ...counts }];
+  if (engine instanceof EngineClient) {
+    for (const w of engine.workerStats()) all.push({ thread: `engine-worker-${w.index}`, ...w.tracing, openSpans: w.tracing.openSpans });
+  }
+  return all;
 }
 
 class Server implements JourneyServer {
   readonly app: Koa;
+  readonly metrics: ServerMetrics;
   private readonly http: http.Server;
   private shuttingDown = false;
   private readonly shutdown = new AbortController();
@@ -60,19 +85,28 @@ class Server implements JourneyServer {
     readonly engine: Engine,
     private readonly ownsEngine: boolean,
     readonly logger: Logger,
+    private readonly apiTracing: ApiTracing | null,
   ) {
+    const servedModelName = options.servedModelName ?? engine.config.model;
+    this.metrics = new ServerMetrics({ engineStats: () => engine.stats(), tracingStats: () => tracingStats(engine, apiTracing), servedModelName });
+    const observers = [this.metrics, apiTracing, options.observer].filter((o): o is RequestObserver => o !== null && o !== undefined);
     this.app = createApp({
       engine,
-      servedModelName: options.servedModelName ?? engine.config.model,
+      servedModelName,
       maxModelLen: engine.config.maxModelLen,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1 << 20,
       requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0,
       apiKey: options.apiKey ?? null,
-      observer: options.observer ?? NOOP_OBSERVER,
+      observer: combineObservers(observers),
       isShuttingDown: () => this.shuttingDown,
       isHealthy: () => !this.shuttingDown && engine.isReady,
       shutdownSignal: this.shutdown.signal,
       logger,
+      extraRoutes: (router) =>
+        router.get('/metrics', async (ctx) => {
+          ctx.type = this.metrics.contentType;
+          ctx.body = await this.metrics.metrics();
+        }),
     });
     this.app.middleware.unshift(async (_ctx, next) => {
       this.active++;
@@ -84,6 +118,10 @@ class Server implements JourneyServer {
     });
     // a streamed response can outlive any fixed limit, so none is set on the response side
     this.http = http.createServer({ noDelay: true, keepAliveTimeout: 5000 }, this.app.callback());
+  }
+
+  get numOpenSpans(): number {
+    return this.apiTracing?.numOpenSpans ?? 0;
   }
 
   listen(): Promise<{ host: string; port: number; url: string }> {
@@ -113,6 +151,7 @@ class Server implements JourneyServer {
     this.http.closeAllConnections();
     await serverClosed;
     if (this.ownsEngine) await this.engine.close();
+    await this.apiTracing?.shutdown(); // ends what is still open, then flushes within its bound
   }
 
   private async whenIdle(timeoutMs: number): Promise<void> {

@@ -1,5 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FinishReason } from '../engine/sequence.js';
 import type { TraceOptions } from '../engine/trace-options.js';
+import type { LogFields } from '../util/logger.js';
+import type { ChoiceEvent } from './choices.js';
 
 /** Why a request ended without success; the `reason` of the tracing contract's api.ABORTED. */
 export type AbortReason =
@@ -25,6 +28,8 @@ export interface RequestInfo {
   readonly seed?: number;
   readonly stream?: boolean;
   readonly promptTokens?: number;
+  /** How many prompts the request holds (completions may send several). */
+  readonly numPrompts?: number;
 }
 
 export interface RequestOutcome {
@@ -41,14 +46,22 @@ export interface RequestLifecycle {
   described(info: RequestInfo): void;
   /** Trace inputs for the engine request of choice `index`; undefined when not traced. */
   traceFor(index: number): TraceOptions | undefined;
-  handedOff(): void;
+  /** Every engine request is submitted; `committedNs` is when the first was written to its queue. */
+  handedOff(committedNs: bigint): void;
   firstResponse(): void;
+  /** Each delta of each choice, as it arrives. */
+  choiceEvent(event: ChoiceEvent): void;
   departed(outcome: RequestOutcome): void;
   aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null): void;
+  /** Fields for log lines about this request (trace and span ids when traced). */
+  logFields(): LogFields;
 }
 
+export type GenerationRoutePath = '/v1/chat/completions' | '/v1/completions';
+
 export interface RequestObserver {
-  begin(route: '/v1/chat/completions' | '/v1/completions', operation: 'chat' | 'text_completion'): RequestLifecycle;
+  /** Called as the request reaches its route, before its body is read. */
+  begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders): RequestLifecycle;
 }
 
 const NOOP_LIFECYCLE: RequestLifecycle = {
@@ -56,8 +69,37 @@ const NOOP_LIFECYCLE: RequestLifecycle = {
   traceFor: () => undefined,
   handedOff() {},
   firstResponse() {},
+  choiceEvent() {},
   departed() {},
   aborted() {},
+  logFields: () => ({}),
 };
+
+/** Several observers as one; each lifecycle call reaches every one of them, in order. */
+export function combineObservers(observers: readonly RequestObserver[]): RequestObserver {
+  if (observers.length === 0) return NOOP_OBSERVER;
+  if (observers.length === 1) return observers[0];
+  return {
+    begin(route, operation, requestId, headers) {
+      const all = observers.map((o) => o.begin(route, operation, requestId, headers));
+      return {
+        described: (info) => all.forEach((l) => l.described(info)),
+        traceFor: (index) => {
+          for (const l of all) {
+            const trace = l.traceFor(index);
+            if (trace) return trace;
+          }
+          return undefined;
+        },
+        handedOff: (ns) => all.forEach((l) => l.handedOff(ns)),
+        firstResponse: () => all.forEach((l) => l.firstResponse()),
+        choiceEvent: (e) => all.forEach((l) => l.choiceEvent(e)),
+        departed: (o) => all.forEach((l) => l.departed(o)),
+        aborted: (r, e, o) => all.forEach((l) => l.aborted(r, e, o)),
+        logFields: () => Object.assign({}, ...all.map((l) => l.logFields())),
+      };
+    },
+  };
+}
 
 export const NOOP_OBSERVER: RequestObserver = { begin: () => NOOP_LIFECYCLE };

@@ -19,6 +19,8 @@ export interface GenerateOptions {
   readonly requestId?: string;
   /** Set by the server's tracing layer. */
   readonly trace?: TraceOptions;
+  /** Called once the request is committed to the engine's queue, before the engine can see it. */
+  readonly onCommitted?: () => void;
 }
 
 export interface EngineStats {
@@ -28,6 +30,8 @@ export interface EngineStats {
   readonly kvCacheUsage: number;
   readonly numFreeKvBlocks: number;
   readonly numKvBlocks: number;
+  /** Preemptions since the engine started. */
+  readonly numPreemptions: number;
 }
 
 export interface CloseOptions {
@@ -86,7 +90,9 @@ class InProcessEngine implements Engine {
     const promptTokenIds = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : prompt;
     const resolved = resolveSamplingParams(params, this.tokenizer.vocabSize);
     const requestId = options.requestId ?? `req-${randomUUID()}`;
-    const seqId = this.llm.addRequest({ requestId, promptTokenIds, params: resolved });
+    // in-process there is no queue between caller and engine: committing is adding
+    options.onCommitted?.();
+    const seqId = this.llm.addRequest({ requestId, promptTokenIds, params: resolved, ...(options.trace ? { trace: options.trace } : {}) });
     const stream = new RequestStream(requestId, promptTokenIds.length, (reason) => this.cancel(seqId, reason), options.signal, undefined, resolved.stop);
     this.streams.set(seqId, stream);
     this.wake?.();
@@ -102,6 +108,7 @@ class InProcessEngine implements Engine {
       kvCacheUsage: blocks.usage,
       numFreeKvBlocks: blocks.numFreeBlocks,
       numKvBlocks: blocks.numBlocks,
+      numPreemptions: scheduler.numPreemptions,
     };
   }
 
@@ -155,7 +162,7 @@ class InProcessEngine implements Engine {
       const error =
         out.finishReason === 'error' ? new GenerationError(out.error ?? 'generation failed') : out.finishReason === 'abort' ? abortError : undefined;
       if (out.finishReason === 'abort' && !error) continue; // cancelled by its caller, who has stopped listening
-      stream.deliver(out.newTokenIds, out.finishReason, out.stamps, error);
+      stream.deliver(out.newTokenIds, out.finishReason, out.stamps, error, out.tsNs);
     }
     if (this.streams.size === 0) this.onDrained?.();
   }

@@ -17,6 +17,8 @@ export interface GenerationDelta {
   readonly finishReason: FinishReason | null;
   /** On the last delta: when the request was queued, first scheduled, got its first token and finished. */
   readonly stamps?: Readonly<LifecycleStamps>;
+  /** When the engine produced these tokens (monotonic ns). */
+  readonly tsNs?: bigint;
 }
 
 /** The async iterable generate() returns. Stop iterating (or abort the signal) to cancel. */
@@ -36,6 +38,8 @@ export class RequestStream implements GenerationStream {
   private readonly queue: AsyncQueue<GenerationDelta>;
   private readonly detokenizer = new IncrementalDetokenizer();
   private readonly stops: StopStringMatcher | null;
+  /** A stop string has matched; the engine has been asked to stop. */
+  private stopped = false;
   private readonly onAbort: () => void;
   private readonly cancelOnce: CancelRequest;
 
@@ -68,33 +72,38 @@ export class RequestStream implements GenerationStream {
     return this.queue.isEnded;
   }
 
-  /** Feeds one engine output. `error` is raised to the caller after the final delta. */
-  deliver(tokenIds: readonly number[], finishReason: FinishReason | null, stamps?: Readonly<LifecycleStamps>, error?: Error): void {
+  /**
+   * Feeds one engine output. `error` is raised to the caller after the final delta. When a stop
+   * string matches, the text ends there and the engine is told to stop; the final delta (finish
+   * reason "stop") comes once the engine has finished the sequence, so a caller that sees it knows
+   * the engine no longer holds the request.
+   */
+  deliver(tokenIds: readonly number[], finishReason: FinishReason | null, stamps?: Readonly<LifecycleStamps>, error?: Error, tsNs?: bigint): void {
     if (this.queue.isEnded) return;
+    const final = finishReason !== null;
     let text = this.detokenizer.push(tokenIds);
-    if (finishReason !== null) text += this.detokenizer.finish();
-    if (this.stops) {
-      const seen = this.stops.push(text, finishReason !== null);
+    if (final) text += this.detokenizer.finish();
+    if (this.stopped) text = ''; // generated past a stop string: counted, not shown
+    else if (this.stops) {
+      const seen = this.stops.push(text, final);
       text = seen.text;
-      if (seen.stopped && !error) {
-        // the engine may still be generating: end the stream here and have it stop as "stop"
-        this.queue.push({ tokenIds, text, finishReason: 'stop', ...(stamps ? { stamps } : {}) });
-        this.queue.close();
-        this.cancelOnce('stop');
-        return;
+      if (seen.stopped) {
+        this.stopped = true;
+        if (!final) this.cancelOnce('stop');
       }
     }
-    if (finishReason === null) {
-      if (tokenIds.length > 0) this.queue.push({ tokenIds, text, finishReason });
+    const at = tsNs === undefined ? {} : { tsNs };
+    if (!final) {
+      if (tokenIds.length > 0) this.queue.push({ tokenIds, text, finishReason: null, ...at });
       return;
     }
     this.signal?.removeEventListener('abort', this.onAbort);
-    if (error) {
-      if (tokenIds.length > 0 || text) this.queue.push({ tokenIds, text, finishReason: null });
+    if (error && !this.stopped) {
+      if (tokenIds.length > 0 || text) this.queue.push({ tokenIds, text, finishReason: null, ...at });
       this.queue.fail(error);
       return;
     }
-    this.queue.push({ tokenIds, text, finishReason, ...(stamps ? { stamps } : {}) });
+    this.queue.push({ tokenIds, text, finishReason: this.stopped ? 'stop' : finishReason, ...(stamps ? { stamps } : {}), ...at });
     this.queue.close();
   }
 

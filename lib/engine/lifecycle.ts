@@ -1,4 +1,5 @@
 import type { FinishReason, Sequence } from './sequence.js';
+import type { TraceOptions } from './trace-options.js';
 
 export type LifecycleEventType = 'QUEUED' | 'SCHEDULED' | 'FIRST_TOKEN' | 'PREEMPTED' | 'FINISHED';
 export type LifecyclePhase = 'WAITING' | 'PREFILL' | 'DECODE';
@@ -27,6 +28,8 @@ export interface LifecycleEvent {
   readonly scheduleKind?: 'FIRST' | 'RESUME';
   /** FINISHED only */
   readonly finishStatus?: FinishStatus;
+  /** QUEUED only: the request's trace context and sampling decision, when it has one */
+  readonly trace?: TraceOptions;
 }
 
 /** When a sequence reached each milestone, on the monotonic clock; null until it does. */

@@ -5,6 +5,7 @@ import { lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type Life
 import type { Sampler } from './sampler.js';
 import type { SamplingParams } from './sampling-params.js';
 import type { Scheduler } from './scheduler.js';
+import type { TraceOptions } from './trace-options.js';
 import { Sequence, type FinishReason } from './sequence.js';
 import { validateRequest } from './validate-request.js';
 
@@ -12,6 +13,8 @@ export interface EngineRequest {
   readonly requestId: string;
   readonly promptTokenIds: readonly number[];
   readonly params: SamplingParams;
+  /** Handed to the lifecycle observer with the QUEUED event. */
+  readonly trace?: TraceOptions;
 }
 
 /** What one sequence got out of one step: new tokens, and at the end why it finished. */
@@ -26,6 +29,8 @@ export interface SequenceOutput {
   readonly numOutputTokens: number;
   /** Monotonic stamps so far; complete once finishReason is set. */
   readonly stamps: Readonly<LifecycleStamps>;
+  /** When these tokens were produced (monotonic ns). */
+  readonly tsNs: bigint;
 }
 
 export interface LLMEngineOptions {
@@ -53,6 +58,8 @@ export class LLMEngine {
   private readonly pendingAborts: { seqId: number; reason: 'abort' | 'stop' }[] = [];
   /** Outputs produced outside a step (aborts), delivered with the next step's. */
   private outbox: SequenceOutput[] = [];
+  /** Test hook: a failure the next step's forward pass reports. */
+  private injectedFailure: string | null = null;
 
   constructor(
     readonly scheduler: Scheduler,
@@ -77,7 +84,7 @@ export class LLMEngine {
     const now = monotonicNs();
     this.tracked.set(seq.seqId, { seq, stamps: { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: null } });
     this.scheduler.add(seq);
-    this.emit('QUEUED', seq, now);
+    this.emit('QUEUED', seq, now, undefined, request.trace);
     return seq.seqId;
   }
 
@@ -95,6 +102,11 @@ export class LLMEngine {
   finishAll(reason: FinishReason, error?: string): SequenceOutput[] {
     for (const seqId of [...this.tracked.keys()]) this.finish(seqId, reason, error);
     return this.takeOutbox();
+  }
+
+  /** Test hook: the next step fails as a kernel error would, failing that step's sequences. */
+  failNextStepForTesting(message: string): void {
+    this.injectedFailure = message;
   }
 
   async step(): Promise<SequenceOutput[]> {
@@ -122,6 +134,11 @@ export class LLMEngine {
 
     const sampled = new Map<Sequence, number>();
     try {
+      if (this.injectedFailure !== null) {
+        const message = this.injectedFailure;
+        this.injectedFailure = null;
+        throw new Error(message);
+      }
       const { seqs, logits, probs } = await this.runner.execute(output);
       const vocab = this.options.vocabSize;
       for (let i = 0; i < seqs.length; i++) {
@@ -144,7 +161,7 @@ export class LLMEngine {
         tracked.stamps.firstTokenNs = now;
         this.emit('FIRST_TOKEN', seq, now);
       }
-      if (!seq.isFinished) this.outbox.push(this.outputOf(tracked, [tokenId]));
+      if (!seq.isFinished) this.outbox.push(this.outputOf(tracked, [tokenId], now));
     }
     for (const seq of finished) this.retire(seq, now, [seq.lastTokenId]);
   }
@@ -162,10 +179,10 @@ export class LLMEngine {
     this.tracked.delete(seq.seqId);
     tracked.stamps.finishedNs = now;
     this.emit('FINISHED', seq, now);
-    this.outbox.push(this.outputOf(tracked, newTokenIds, error));
+    this.outbox.push(this.outputOf(tracked, newTokenIds, now, error));
   }
 
-  private outputOf({ seq, stamps }: Tracked, newTokenIds: number[], error?: string): SequenceOutput {
+  private outputOf({ seq, stamps }: Tracked, newTokenIds: number[], tsNs: bigint, error?: string): SequenceOutput {
     return {
       seqId: seq.seqId,
       requestId: seq.requestId,
@@ -175,6 +192,7 @@ export class LLMEngine {
       numPromptTokens: seq.numPromptTokens,
       numOutputTokens: seq.numOutputTokens,
       stamps: { ...stamps },
+      tsNs,
     };
   }
 
@@ -184,10 +202,10 @@ export class LLMEngine {
     return out;
   }
 
-  private emit(type: LifecycleEventType, seq: Sequence, tsNs: bigint, scheduleKind?: 'FIRST' | 'RESUME'): void {
+  private emit(type: LifecycleEventType, seq: Sequence, tsNs: bigint, scheduleKind?: 'FIRST' | 'RESUME', trace?: TraceOptions): void {
     const { onLifecycle } = this.options;
-    if (!onLifecycle) return;
+    if (!onLifecycle) return; // nothing is built when nobody listens
     const event = lifecycleEvent(type, seq, this.scheduler.step, tsNs);
-    onLifecycle(scheduleKind ? { ...event, scheduleKind } : event);
+    onLifecycle(scheduleKind || trace ? { ...event, ...(scheduleKind ? { scheduleKind } : {}), ...(trace ? { trace } : {}) } : event);
   }
 }

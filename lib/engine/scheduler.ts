@@ -45,6 +45,7 @@ export class Scheduler {
   readonly running: Sequence[] = [];
   /** Incremented at the start of every schedule() call: the first step is 1; never reset. */
   private stepCounter = 0;
+  private preemptions = 0;
 
   constructor(
     readonly config: SchedulerConfig,
@@ -57,6 +58,11 @@ export class Scheduler {
 
   get step(): number {
     return this.stepCounter;
+  }
+
+  /** Preemptions since the scheduler was created. */
+  get numPreemptions(): number {
+    return this.preemptions;
   }
 
   get hasUnfinished(): boolean {
@@ -181,6 +187,7 @@ export class Scheduler {
     seq.status = 'waiting';
     seq.numComputedTokens = 0;
     seq.numPreemptions++;
+    this.preemptions++;
     this.waiting.unshift(seq);
   }
 }

@@ -13,6 +13,8 @@ import { createRingBuffer } from './ring.js';
  *                    the worker's scheduler, stored after every step, before its outputs
  *                    are published (so whoever sees an output sees stats at least as new)
  *   NUM_PREEMPTIONS  preemptions so far
+ *   OPEN_CORE_SPANS, SPANS_EXPORTED, SPANS_DROPPED, SPANS_FAILED, TRACING_ERRORS
+ *                    the worker's journey tracing: spans open now, and what became of finished ones
  *
  * Doorbell (Int32 word 0): a counter every worker increments and notifies after publishing a
  * step's outputs; the API thread waits for it to move past the value it last saw.
@@ -25,6 +27,11 @@ export const NUM_FREE_BLOCKS = 4;
 export const NUM_BLOCKS = 5;
 export const STEP = 6;
 export const NUM_PREEMPTIONS = 7;
+export const OPEN_CORE_SPANS = 8;
+export const SPANS_EXPORTED = 9;
+export const SPANS_DROPPED = 10;
+export const SPANS_FAILED = 11;
+export const TRACING_ERRORS = 12;
 const CONTROL_WORDS = 16;
 
 export interface ChannelBuffers {

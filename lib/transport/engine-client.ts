@@ -10,6 +10,7 @@ import { validateRequest } from '../engine/validate-request.js';
 import { EngineFailureError, EngineOverloadedError, GenerationError } from '../errors.js';
 import { loadWeights } from '../model/load-model.js';
 import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
+import { TRACING_OFF, type TracingConfig } from '../tracing/tracing-config.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import type { EngineWorkerTask } from '../worker/engine-loop.js';
 import { ByteWriter } from './byte-codec.js';
@@ -25,6 +26,8 @@ export interface EngineClientOptions extends EngineConfigInput {
   readonly logger?: Logger;
   /** Worker heap limits, passed to each worker thread. */
   readonly resourceLimits?: ResourceLimits;
+  /** Journey tracing in the workers; off unless given. */
+  readonly tracing?: TracingConfig;
   /** Enables crashWorkerForTesting(). */
   readonly enableTestHooks?: boolean;
 }
@@ -95,7 +98,15 @@ export class EngineClient implements Engine {
       { length: this.numWorkers },
       (_, index) =>
         new Replica(index, sizes, this.doorbell, (channels) =>
-          this.pool.run({ workerIndex: index, config, weights, channels, enableTestHooks: options.enableTestHooks === true }),
+          this.pool.run({
+            workerIndex: index,
+            config,
+            weights,
+            channels,
+            tracing: options.tracing ?? TRACING_OFF,
+            logLevel: this.logger.level,
+            enableTestHooks: options.enableTestHooks === true,
+          }),
         ),
     );
     for (const replica of this.replicas) this.launch(replica);
@@ -129,8 +140,10 @@ export class EngineClient implements Engine {
       params: resolved,
       sampled: options.trace?.sampled ?? false,
       carrier: options.trace?.carrier ?? null,
+      choiceIndex: options.trace?.choiceIndex ?? 0,
     });
     if (!replica.submit.tryWrite(ADD_REQUEST, record)) throw new EngineOverloadedError(`engine worker ${replica.index}'s submit queue is full`);
+    options.onCommitted?.(); // written, not yet visible to the worker
     replica.submit.publish();
     const generation = replica.generation;
     const stream = new RequestStream(
@@ -147,6 +160,7 @@ export class EngineClient implements Engine {
 
   stats(): EngineStats {
     const all = this.workerStats().filter((s) => s.ready);
+    const numPreemptions = this.workerStats().reduce((sum, s) => sum + s.numPreemptions, 0);
     const numKvBlocks = all.reduce((sum, s) => sum + s.numKvBlocks, 0);
     const numFreeKvBlocks = all.reduce((sum, s) => sum + s.numFreeKvBlocks, 0);
     return {
@@ -155,6 +169,7 @@ export class EngineClient implements Engine {
       numFreeKvBlocks,
       numKvBlocks,
       kvCacheUsage: numKvBlocks === 0 ? 0 : 1 - numFreeKvBlocks / numKvBlocks,
+      numPreemptions,
     };
   }
 
@@ -217,7 +232,8 @@ export class EngineClient implements Engine {
   private cancel(replica: Replica, generation: number, key: number, reason: 'abort' | 'stop'): void {
     const entry = replica.inFlight.get(key);
     if (!entry || replica.generation !== generation) return;
-    entry.cancelled = true; // either way its stream has ended
+    // after a stop string the stream still waits for the engine's final output; after an abort nobody listens
+    if (reason === 'abort') entry.cancelled = true;
     replica.sendAbort(key, reason);
   }
 
@@ -273,7 +289,7 @@ export class EngineClient implements Engine {
         : out.finishReason === 'abort'
           ? new EngineFailureError('the engine stopped before the request finished', 'server_shutdown')
           : undefined;
-    entry.stream.deliver(out.newTokenIds, out.finishReason, out.stamps, error);
+    entry.stream.deliver(out.newTokenIds, out.finishReason, out.stamps, error, out.tsNs);
   }
 
   private notifyIfDrained(): void {

@@ -22,6 +22,8 @@ export interface AddRequestRecord {
   /** Set only by the API thread, and only for requests it traces. */
   readonly sampled: boolean;
   readonly carrier: TraceCarrier | null;
+  /** Which choice of its HTTP request this is. */
+  readonly choiceIndex: number;
 }
 
 export interface RequestOutputRecord {
@@ -30,10 +32,13 @@ export interface RequestOutputRecord {
   readonly finishReason: FinishReason | null;
   readonly error: string | null;
   readonly stamps: LifecycleStamps;
+  /** When the worker produced these tokens (monotonic ns). */
+  readonly tsNs: bigint;
 }
 
-export type CrashMode = 'throw' | 'uncaught' | 'exit';
-const CRASH_MODES: readonly CrashMode[] = ['throw', 'uncaught', 'exit'];
+/** throw, uncaught, exit: the worker dies in that way; fail-step: its next step fails, the worker lives. */
+export type CrashMode = 'throw' | 'uncaught' | 'exit' | 'fail-step';
+const CRASH_MODES: readonly CrashMode[] = ['throw', 'uncaught', 'exit', 'fail-step'];
 const FINISH_REASONS: readonly (FinishReason | null)[] = [null, 'stop', 'length', 'abort', 'error'];
 
 const enum Flag {
@@ -52,7 +57,7 @@ export function encodeAddRequest(w: ByteWriter, r: AddRequestRecord): Uint8Array
     (p.seed !== null ? Flag.HasSeed : 0) |
     (p.maxTokens !== null ? Flag.HasMaxTokens : 0) |
     (r.carrier ? Flag.HasCarrier : 0);
-  w.reset().u32(r.key).u8(flags).string(r.requestId);
+  w.reset().u32(r.key).u8(flags).u32(r.choiceIndex).string(r.requestId);
   w.f64(p.temperature).f64(p.topP).u32(p.topK).f64(p.seed ?? 0).u32(p.maxTokens ?? 0).u32Array(p.stopTokenIds);
   if (r.carrier) w.string(r.carrier.traceparent).string(r.carrier.tracestate);
   return w.u32Array(r.promptTokenIds).written;
@@ -62,6 +67,7 @@ export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
   const r = new ByteReader(bytes);
   const key = r.u32();
   const flags = r.u8();
+  const choiceIndex = r.u32();
   const requestId = r.string();
   const temperature = r.f64();
   const topP = r.f64();
@@ -80,7 +86,7 @@ export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
     ignoreEos: (flags & Flag.IgnoreEos) !== 0,
     stop: [], // matched on the API thread, which detokenizes
   };
-  return { key, requestId, params, sampled: (flags & Flag.Sampled) !== 0, carrier, promptTokenIds: r.u32Array() };
+  return { key, requestId, params, sampled: (flags & Flag.Sampled) !== 0, carrier, choiceIndex, promptTokenIds: r.u32Array() };
 }
 
 /** Why the API thread ends a request early: its caller left, or a stop string matched. */
@@ -108,7 +114,7 @@ export function encodeOutput(w: ByteWriter, o: RequestOutputRecord): Uint8Array 
   const { queuedNs, scheduledNs, firstTokenNs, finishedNs } = o.stamps;
   const mask = (scheduledNs !== null ? 1 : 0) | (firstTokenNs !== null ? 2 : 0) | (finishedNs !== null ? 4 : 0);
   w.reset().u32(o.key).u8(FINISH_REASONS.indexOf(o.finishReason)).u32Array(o.newTokenIds);
-  w.u8(mask).i64(queuedNs).i64(scheduledNs ?? 0n).i64(firstTokenNs ?? 0n).i64(finishedNs ?? 0n);
+  w.u8(mask).i64(queuedNs).i64(scheduledNs ?? 0n).i64(firstTokenNs ?? 0n).i64(finishedNs ?? 0n).i64(o.tsNs);
   return w.string(o.error ?? '').written;
 }
 
@@ -123,12 +129,14 @@ export function decodeOutput(bytes: Uint8Array): RequestOutputRecord {
   const scheduled = r.i64();
   const firstToken = r.i64();
   const finished = r.i64();
+  const tsNs = r.i64();
   const error = r.string();
   return {
     key,
     finishReason,
     newTokenIds,
     error: error === '' ? null : error,
+    tsNs,
     stamps: { queuedNs, scheduledNs: mask & 1 ? scheduled : null, firstTokenNs: mask & 2 ? firstToken : null, finishedNs: mask & 4 ? finished : null },
   };
 }

@@ -8,9 +8,14 @@ import {
   NUM_PREEMPTIONS,
   NUM_RUNNING,
   NUM_WAITING,
+  OPEN_CORE_SPANS,
   READY,
   SHUTDOWN,
+  SPANS_DROPPED,
+  SPANS_EXPORTED,
+  SPANS_FAILED,
   STEP,
+  TRACING_ERRORS,
   waitForChange,
   type ChannelBuffers,
   type ChannelSizes,
@@ -35,7 +40,10 @@ export interface WorkerStats {
   readonly numFreeKvBlocks: number;
   readonly numKvBlocks: number;
   readonly step: number;
+  /** Preemptions over every generation of this worker. */
   readonly numPreemptions: number;
+  /** Journey tracing in this worker (current generation): open spans, spans exported, dropped, failed. */
+  readonly tracing: { readonly openSpans: number; readonly exported: number; readonly dropped: number; readonly failed: number; readonly errors: number };
 }
 
 /**
@@ -56,6 +64,8 @@ export class Replica {
   private running = false;
   private task: Promise<void> = Promise.resolve();
   private readyPromise: Promise<void> = Promise.resolve();
+  /** Preemptions of earlier generations, so the total never goes backwards. */
+  private preemptionsBefore = 0;
   /** Aborts that found the submit ring full; sent at the next drain. */
   private pendingAborts: { key: number; reason: AbortReason }[] = [];
   private readonly writer = new ByteWriter();
@@ -98,6 +108,7 @@ export class Replica {
 
   /** Fresh channels for a replacement worker. */
   renew(): void {
+    this.preemptionsBefore += Atomics.load(this.control, NUM_PREEMPTIONS);
     this.generation++;
     this.pendingAborts = [];
     this.attach();
@@ -139,7 +150,14 @@ export class Replica {
       numFreeKvBlocks: Atomics.load(c, NUM_FREE_BLOCKS),
       numKvBlocks: Atomics.load(c, NUM_BLOCKS),
       step: Atomics.load(c, STEP),
-      numPreemptions: Atomics.load(c, NUM_PREEMPTIONS),
+      numPreemptions: this.preemptionsBefore + Atomics.load(c, NUM_PREEMPTIONS),
+      tracing: {
+        openSpans: Atomics.load(c, OPEN_CORE_SPANS),
+        exported: Atomics.load(c, SPANS_EXPORTED),
+        dropped: Atomics.load(c, SPANS_DROPPED),
+        failed: Atomics.load(c, SPANS_FAILED),
+        errors: Atomics.load(c, TRACING_ERRORS),
+      },
     };
   }
 

@@ -1,7 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { EngineConfig } from '../engine/engine-config.js';
 import { createEngineCore } from '../engine/engine-core.js';
-import type { LifecycleEvent } from '../engine/lifecycle.js';
 import type { LLMEngine, SequenceOutput } from '../engine/llm-engine.js';
 import { mapWeights } from '../model/weights.js';
 import { ByteWriter } from '../transport/byte-codec.js';
@@ -11,10 +10,15 @@ import {
   NUM_PREEMPTIONS,
   NUM_RUNNING,
   NUM_WAITING,
+  OPEN_CORE_SPANS,
   READY,
   ringDoorbell,
   SHUTDOWN,
+  SPANS_DROPPED,
+  SPANS_EXPORTED,
+  SPANS_FAILED,
   STEP,
+  TRACING_ERRORS,
   waitForChange,
   type ChannelBuffers,
 } from '../transport/channels.js';
@@ -32,6 +36,9 @@ import {
   type CrashMode,
 } from '../transport/records.js';
 import { HEAD, RingReader, RingWriter, TAIL } from '../transport/ring.js';
+import type { CoreTracing } from '../tracing/core-tracing.js';
+import type { TracingConfig } from '../tracing/tracing-config.js';
+import { createLogger, type LogLevel } from '../util/logger.js';
 
 /** What the API thread hands a worker: everything it needs to build and run one engine replica. */
 export interface EngineWorkerTask {
@@ -40,6 +47,8 @@ export interface EngineWorkerTask {
   /** The model's weights, built once by the API thread and shared, not copied. */
   readonly weights: SharedArrayBuffer;
   readonly channels: ChannelBuffers;
+  readonly tracing: TracingConfig;
+  readonly logLevel: LogLevel;
   /** Lets CRASH_WORKER records through; for tests only. */
   readonly enableTestHooks: boolean;
 }
@@ -51,16 +60,16 @@ export interface EngineWorkerTask {
  * with Atomics.waitAsync, which leaves its event loop free (timers, async kernels, exporters)
  * and costs no CPU. At shutdown every request still held is finished as aborted.
  */
-export async function runEngineWorker(task: EngineWorkerTask, onLifecycle?: (event: LifecycleEvent) => void): Promise<void> {
+export async function runEngineWorker(task: EngineWorkerTask): Promise<void> {
   const submit = new RingReader(task.channels.submit);
   const control = new Int32Array(task.channels.control);
   const publisher = new OutputPublisher(new RingWriter(task.channels.output), new Int32Array(task.channels.doorbell));
-  let numPreemptions = 0;
-  const observe = (event: LifecycleEvent) => {
-    if (event.type === 'PREEMPTED') numPreemptions++;
-    onLifecycle?.(event);
-  };
-  const { llm, kernels } = createEngineCore(mapWeights(task.config.modelConfig, task.weights), task.config, observe);
+  const logger = createLogger({ level: task.logLevel, fields: { thread: `engine-worker-${task.workerIndex}` } });
+  // loaded only when on: with tracing off the OpenTelemetry SDK never enters this thread
+  const tracing = task.tracing.enabled ? new (await import('../tracing/core-tracing.js')).CoreTracing(task.tracing, task.workerIndex, logger) : null;
+  const { llm, kernels } = createEngineCore(mapWeights(task.config.modelConfig, task.weights), task.config, tracing?.onLifecycle);
+  const store = () => storeStats(control, llm, tracing);
+  if (tracing) tracing.onCountsChanged = store; // exports finish between steps, and while idle
 
   Atomics.store(control, READY, 1);
   Atomics.notify(control, READY);
@@ -70,37 +79,51 @@ export async function runEngineWorker(task: EngineWorkerTask, onLifecycle?: (eve
       submit.drain((type, payload) => {
         if (type === ADD_REQUEST) publisher.admit(llm, decodeAddRequest(payload));
         else if (type === ABORT_REQUEST) publisher.abort(llm, decodeAbort(payload));
-        else if (type === CRASH_WORKER && task.enableTestHooks) crash(decodeCrash(payload));
+        else if (type === CRASH_WORKER && task.enableTestHooks) crash(decodeCrash(payload), llm);
       });
       if (publisher.hasRefused) await publisher.publish([]);
       if (!llm.hasWork) {
-        storeStats(control, llm, numPreemptions);
+        store();
         await waitForChange(submit.header, HEAD, seenHead, true);
         continue;
       }
       const outputs = await llm.step();
-      storeStats(control, llm, numPreemptions);
+      store();
       await publisher.publish(outputs);
       await yieldToEventLoop();
     }
     await publisher.publish(llm.finishAll('abort'));
-    storeStats(control, llm, numPreemptions);
+    store();
+  } catch (err) {
+    // the replica is going down: its sequences end (and their spans with FINISHED error) here
+    llm.finishAll('error', err instanceof Error ? err.message : String(err));
+    throw err;
   } finally {
     kernels.dispose();
+    await tracing?.shutdown();
+    store();
   }
 }
 
-function storeStats(control: Int32Array, llm: LLMEngine, numPreemptions: number): void {
+function storeStats(control: Int32Array, llm: LLMEngine, tracing: CoreTracing | null): void {
   const { scheduler } = llm;
   Atomics.store(control, NUM_RUNNING, scheduler.running.length);
   Atomics.store(control, NUM_WAITING, scheduler.waiting.length);
   Atomics.store(control, NUM_FREE_BLOCKS, scheduler.blockManager.numFreeBlocks);
   Atomics.store(control, NUM_BLOCKS, scheduler.blockManager.numBlocks);
   Atomics.store(control, STEP, scheduler.step);
-  Atomics.store(control, NUM_PREEMPTIONS, numPreemptions);
+  Atomics.store(control, NUM_PREEMPTIONS, scheduler.numPreemptions);
+  if (!tracing) return;
+  const counts = tracing.tracing?.counts;
+  Atomics.store(control, OPEN_CORE_SPANS, tracing.numOpenSpans);
+  Atomics.store(control, SPANS_EXPORTED, counts?.exported ?? 0);
+  Atomics.store(control, SPANS_DROPPED, counts?.dropped ?? 0);
+  Atomics.store(control, SPANS_FAILED, counts?.failed ?? 0);
+  Atomics.store(control, TRACING_ERRORS, tracing.numErrors);
 }
 
-function crash(mode: CrashMode): never | void {
+function crash(mode: CrashMode, llm: LLMEngine): never | void {
+  if (mode === 'fail-step') return llm.failNextStepForTesting('injected step failure');
   if (mode === 'exit') process.exit(70);
   if (mode === 'uncaught') {
     setImmediate(() => {
@@ -126,16 +149,18 @@ class OutputPublisher {
 
   admit(llm: LLMEngine, record: AddRequestRecord): void {
     try {
-      const seqId = llm.addRequest({ requestId: record.requestId, promptTokenIds: record.promptTokenIds, params: record.params });
+      const trace = record.sampled ? { carrier: record.carrier, sampled: true, choiceIndex: record.choiceIndex } : undefined;
+      const seqId = llm.addRequest({ requestId: record.requestId, promptTokenIds: record.promptTokenIds, params: record.params, ...(trace ? { trace } : {}) });
       this.keyOfSeq.set(seqId, record.key);
       this.seqOfKey.set(record.key, seqId);
     } catch (err) {
       // the API thread validates first, so this means the two disagree about the limits
-      const stamps = { queuedNs: process.hrtime.bigint(), scheduledNs: null, firstTokenNs: null, finishedNs: null };
+      const now = process.hrtime.bigint();
+      const stamps = { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: now };
       const error = err instanceof Error ? err.message : String(err);
       this.refused.push({
         key: record.key,
-        output: { seqId: 0, requestId: record.requestId, newTokenIds: [], finishReason: 'error', error, numPromptTokens: 0, numOutputTokens: 0, stamps },
+        output: { seqId: 0, requestId: record.requestId, newTokenIds: [], finishReason: 'error', error, numPromptTokens: 0, numOutputTokens: 0, stamps, tsNs: now },
       });
     }
   }
@@ -162,7 +187,14 @@ class OutputPublisher {
       records.push({ key, output });
     }
     for (const { key, output } of records) {
-      const bytes = encodeOutput(this.writer, { key, newTokenIds: output.newTokenIds, finishReason: output.finishReason, error: output.error ?? null, stamps: output.stamps });
+      const bytes = encodeOutput(this.writer, {
+        key,
+        newTokenIds: output.newTokenIds,
+        finishReason: output.finishReason,
+        error: output.error ?? null,
+        stamps: output.stamps,
+        tsNs: output.tsNs,
+      });
       while (!this.ring.tryWrite(REQUEST_OUTPUT, bytes)) {
         const seenTail = Atomics.load(this.ring.header, TAIL);
         this.flush();

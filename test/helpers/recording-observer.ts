@@ -2,6 +2,7 @@ import type { AbortReason, RequestLifecycle, RequestObserver } from '../../lib/a
 
 export interface Recorded {
   readonly route: string;
+  readonly requestId: string;
   readonly events: string[];
   reason?: AbortReason;
 }
@@ -11,8 +12,8 @@ export class RecordingObserver implements RequestObserver {
   readonly requests: Recorded[] = [];
   private waiters: { match: (r: Recorded) => boolean; resolve: (r: Recorded) => void }[] = [];
 
-  begin(route: string): RequestLifecycle {
-    const record: Recorded = { route, events: ['arrived'] };
+  begin(route: string, _operation: string, requestId: string): RequestLifecycle {
+    const record: Recorded = { route, requestId, events: ['arrived'] };
     this.requests.push(record);
     const push = (event: string) => {
       record.events.push(event);
@@ -23,11 +24,13 @@ export class RecordingObserver implements RequestObserver {
       traceFor: () => undefined,
       handedOff: () => push('handedOff'),
       firstResponse: () => push('firstResponse'),
+      choiceEvent: () => {},
       departed: () => push('departed'),
       aborted: (reason) => {
         record.reason = reason;
         push(`aborted:${reason}`);
       },
+      logFields: () => ({}),
     };
   }
 

@@ -16,12 +16,13 @@ describe('records', () => {
       params: resolveSamplingParams({ temperature: 0.7, topP: 0.9, topK: 40, seed: -12345678901, maxTokens: 77, stopTokenIds: [1, 257], ignoreEos: true }),
       sampled: true,
       carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x' },
+      choiceIndex: 3,
     };
     assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
   });
 
   it('round-trips an add-request with no seed, no max tokens and no carrier', () => {
-    const record = { key: 1, requestId: 'r', promptTokenIds: [256], params: resolveSamplingParams({}), sampled: false, carrier: null };
+    const record = { key: 1, requestId: 'r', promptTokenIds: [256], params: resolveSamplingParams({}), sampled: false, carrier: null, choiceIndex: 0 };
     assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
   });
 
@@ -33,6 +34,7 @@ describe('records', () => {
         finishReason,
         error: finishReason === 'error' ? 'kernel failed: ä' : null,
         stamps: { queuedNs: 123456789012345n, scheduledNs: finishReason ? 2n : null, firstTokenNs: null, finishedNs: finishReason ? 4n : null },
+        tsNs: 987654321n,
       };
       assert.deepEqual(decodeOutput(encodeOutput(w, record).slice()), record);
     }

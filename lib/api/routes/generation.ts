@@ -6,7 +6,7 @@ import { applyChatTemplate } from '../../tokenizer/chat-template.js';
 import type { Logger } from '../../util/logger.js';
 import { abortReasonOf, ClientDisconnectError } from '../abort-reasons.js';
 import { errorResponse } from '../api-error.js';
-import { choiceParams, ChoiceStreams, type ChoiceSpec } from '../choices.js';
+import { choiceParams, ChoiceStreams, type ChoiceEvent, type ChoiceSpec } from '../choices.js';
 import { readJsonBody } from '../json-body.js';
 import { parseChatRequest, parseCompletionRequest, type GenerationFields } from '../openai-request.js';
 import type { RequestLifecycle, RequestObserver, RequestOutcome } from '../request-lifecycle.js';
@@ -39,11 +39,14 @@ interface Prepared {
 export function generationRoute(deps: GenerationRouteDeps, kind: Kind) {
   const route = kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
   const format = kind === 'chat' ? chatFormat : completionFormat;
-  return (ctx: Context) => new GenerationRequest(ctx, deps, kind, format, deps.observer.begin(route, kind === 'chat' ? 'chat' : 'text_completion')).serve();
+  const operation = kind === 'chat' ? 'chat' : 'text_completion';
+  return (ctx: Context) => {
+    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+    return new GenerationRequest(ctx, deps, id, kind, format, deps.observer.begin(route, operation, id, ctx.headers)).serve();
+  };
 }
 
 class GenerationRequest {
-  private readonly id: string;
   private readonly created = Math.floor(Date.now() / 1000);
   /** Aborted when the client disconnects or the request timeout fires. */
   private readonly controller = new AbortController();
@@ -57,11 +60,11 @@ class GenerationRequest {
   constructor(
     private readonly ctx: Context,
     private readonly deps: GenerationRouteDeps,
+    private readonly id: string,
     private readonly kind: Kind,
     private readonly format: ResponseFormat,
     private readonly lifecycle: RequestLifecycle,
   ) {
-    this.id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
     this.signal = AbortSignal.any([this.controller.signal, deps.shutdownSignal]);
   }
 
@@ -80,7 +83,7 @@ class GenerationRequest {
       const prepared = this.prepare(await readJsonBody(ctx, deps.maxRequestBodyBytes));
       this.signal.throwIfAborted();
       const choices = new ChoiceStreams(deps.engine, this.specs(prepared), this.id, this.signal);
-      this.lifecycle.handedOff();
+      this.lifecycle.handedOff(choices.committedNs);
       if (prepared.fields.stream) {
         sse = new SseWriter(ctx.res);
         await this.stream(choices, prepared, sse);
@@ -116,6 +119,7 @@ class GenerationRequest {
       n: request.n,
       stream: request.stream,
       promptTokens: this.promptTokens,
+      numPrompts: prompts.length,
     });
     return { fields: request, prompts, echoes };
   }
@@ -139,19 +143,21 @@ class GenerationRequest {
     );
   }
 
-  private record(index: number, text: string, tokens: number, finishReason: ChoiceResult['finishReason']): boolean {
-    const first = !this.results.has(index);
-    const result = this.results.get(index) ?? { text: '', finishReason: null };
-    result.text += text;
-    result.finishReason = finishReason ?? result.finishReason;
-    this.results.set(index, result);
-    this.completionTokens += tokens;
+  /** Adds a choice's event to its result; returns whether it was that choice's first. */
+  private record(e: ChoiceEvent): boolean {
+    const first = !this.results.has(e.index);
+    const result = this.results.get(e.index) ?? { text: '', finishReason: null };
+    result.text += e.text;
+    result.finishReason = e.finishReason ?? result.finishReason;
+    this.results.set(e.index, result);
+    this.completionTokens += e.tokenIds.length;
     if (this.results.size === 1 && first) this.lifecycle.firstResponse();
+    this.lifecycle.choiceEvent(e);
     return first;
   }
 
   private async respondJson(choices: ChoiceStreams, { echoes, fields }: Prepared): Promise<void> {
-    for await (const e of choices.events()) this.record(e.index, e.text, e.tokenIds.length, e.finishReason);
+    for await (const e of choices.events()) this.record(e);
     const results = [...this.results.entries()]
       .sort(([a], [b]) => a - b)
       .map(([index, r]) => ({ index, text: (echoes?.[Math.floor(index / fields.n)] ?? '') + r.text, finishReason: r.finishReason }));
@@ -165,7 +171,7 @@ class GenerationRequest {
   private async stream(choices: ChoiceStreams, { echoes, fields }: Prepared, sse: SseWriter): Promise<void> {
     sse.open({ 'x-request-id': this.id });
     for await (const e of choices.events()) {
-      const first = this.record(e.index, e.text, e.tokenIds.length, e.finishReason);
+      const first = this.record(e);
       const text = first && echoes ? echoes[Math.floor(e.index / fields.n)] + e.text : e.text;
       for (const chunk of this.format.chunks(this.envelope, e.index, text, e.finishReason, first, fields.includeUsage)) {
         if (!(await sse.send(chunk))) throw new ClientDisconnectError();
@@ -189,7 +195,9 @@ class GenerationRequest {
   private depart(): void {
     if (this.finished) return;
     this.finished = true;
-    this.lifecycle.departed(this.outcome());
+    const outcome = this.outcome();
+    this.lifecycle.departed(outcome);
+    this.deps.logger.debug('request completed', { requestId: this.id, ...outcome, ...this.lifecycle.logFields() });
   }
 
   /** Answers with the error if nothing was sent yet, or ends the stream with it; records the abort. */
@@ -199,7 +207,9 @@ class GenerationRequest {
       this.finished = true;
       this.lifecycle.aborted(reason, err, this.results.size > 0 ? this.outcome() : null);
     }
-    if (reason === 'exception') this.deps.logger.error('request failed', { requestId: this.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    const fields = { requestId: this.id, reason, ...this.lifecycle.logFields() };
+    if (reason === 'exception') this.deps.logger.error('request failed', { ...fields, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    else this.deps.logger.debug('request ended early', { ...fields, error: err instanceof Error ? err.message : String(err) });
     if (reason === 'client_disconnect') return;
     const { status, body, headers } = errorResponse(err);
     const res = this.ctx.res;

@@ -1,0 +1,184 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AbortReason, GenerationRoutePath, RequestInfo, RequestLifecycle, RequestObserver, RequestOutcome } from '../api/request-lifecycle.js';
+import type { TraceCarrier } from '../engine/trace-options.js';
+import type { Logger } from '../util/logger.js';
+import { extractClientContext, injectCarrier } from './carrier.js';
+import { API_EVENT, ATTR, SCOPE, SPAN } from './names.js';
+import { threadTracing, type ThreadTracing } from './thread-tracing.js';
+import type { TracingConfig } from './tracing-config.js';
+
+/** An untraced request: no span and no per-request state on any thread. */
+const UNTRACED: RequestLifecycle = {
+  described() {},
+  traceFor: () => undefined,
+  handedOff() {},
+  firstResponse() {},
+  choiceEvent() {},
+  departed() {},
+  aborted() {},
+  logFields: () => ({}),
+};
+
+function monotonic(ns: bigint = process.hrtime.bigint()): Attributes {
+  return { [ATTR.eventTsMonotonic]: Number(ns) / 1e9, [ATTR.eventTsMonotonicNs]: Number(ns) };
+}
+
+/**
+ * The API thread's half of journey tracing: an `llm_request` span per sampled request, its
+ * api.* events, and the carrier that parents the engine's `llm_core` spans. Sampling is decided
+ * here, once: a client's sampled flag is obeyed either way, otherwise the sample rate decides.
+ * Tracing failures are logged once per cause and counted; they never reach the request.
+ */
+export class ApiTracing implements RequestObserver {
+  /** Spans begun and not yet ended, by request id: empty whenever the server is idle. */
+  private readonly open = new Map<string, ApiSpanLifecycle>();
+  private errors = 0;
+
+  constructor(
+    private readonly config: TracingConfig,
+    private readonly logger: Logger,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get numOpenSpans(): number {
+    return this.open.size;
+  }
+
+  get numErrors(): number {
+    return this.errors;
+  }
+
+  /** Span counts of this thread's exporter (zero until the first span). */
+  get tracing(): ThreadTracing | null {
+    return this.provider;
+  }
+
+  private provider: ThreadTracing | null = null;
+
+  begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders): RequestLifecycle {
+    try {
+      const client = extractClientContext(headers);
+      if (client === null && headers.traceparent !== undefined) this.fault('traceparent', 'ignoring a malformed traceparent header');
+      const sampled = client ? client.sampled : this.random() < this.config.sampleRate;
+      if (!sampled) return UNTRACED;
+      this.provider ??= threadTracing(this.config, { name: 'api' }, this.logger);
+      const span = this.provider.tracer(SCOPE.api).startSpan(
+        SPAN.request,
+        { kind: SpanKind.SERVER, attributes: { [ATTR.requestId]: requestId, [ATTR.httpRoute]: route, [ATTR.operationName]: operation } },
+        client?.context ?? ROOT_CONTEXT,
+      );
+      span.addEvent(API_EVENT.arrived, monotonic());
+      const lifecycle = new ApiSpanLifecycle(span, injectCarrier(span), () => this.open.delete(requestId), (cause, err) => this.fault(cause, err));
+      this.open.set(requestId, lifecycle);
+      return lifecycle;
+    } catch (err) {
+      this.fault('begin', err);
+      return UNTRACED;
+    }
+  }
+
+  /** Ends every span still open (their requests are being cut short), then flushes the exporter. */
+  async shutdown(): Promise<void> {
+    for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null);
+    const provider = this.provider;
+    this.provider = null;
+    await provider?.release();
+  }
+
+  private fault(cause: string, err: unknown): void {
+    this.errors++;
+    this.logger.warnOnce(`tracing:${cause}`, 'journey tracing failed; the request goes on untraced from here', { cause, error: String(err) });
+  }
+}
+
+class ApiSpanLifecycle implements RequestLifecycle {
+  private sentFirst = false;
+
+  constructor(
+    private readonly span: Span,
+    private readonly carrier: TraceCarrier,
+    private readonly untrack: () => boolean,
+    private readonly fault: (cause: string, err: unknown) => void,
+  ) {}
+
+  described(info: RequestInfo): void {
+    this.guard('described', () => {
+      const a: Attributes = { [ATTR.requestModel]: info.requestedModel, [ATTR.responseModel]: info.servedModel };
+      if (info.temperature !== undefined) a[ATTR.temperature] = info.temperature;
+      if (info.topP !== undefined) a[ATTR.topP] = info.topP;
+      if (info.maxTokens !== undefined && info.maxTokens !== null) a[ATTR.maxTokens] = info.maxTokens;
+      if (info.n !== undefined) a[ATTR.n] = info.n;
+      if (info.seed !== undefined) a[ATTR.seed] = info.seed;
+      if (info.stream !== undefined) a[ATTR.stream] = info.stream;
+      if (info.promptTokens !== undefined) a[ATTR.inputTokens] = info.promptTokens;
+      this.span.setAttributes(a);
+    });
+  }
+
+  traceFor(index: number) {
+    return { carrier: this.carrier, sampled: true, choiceIndex: index };
+  }
+
+  handedOff(committedNs: bigint): void {
+    this.guard('handoff', () => this.span.addEvent(API_EVENT.handoff, monotonic(committedNs)));
+  }
+
+  firstResponse(): void {
+    if (this.sentFirst) return;
+    this.sentFirst = true;
+    this.guard('first-response', () => this.span.addEvent(API_EVENT.firstResponse, monotonic()));
+  }
+
+  choiceEvent(): void {}
+
+  departed(outcome: RequestOutcome): void {
+    this.finish(outcome, () => this.span.addEvent(API_EVENT.departed, monotonic()));
+  }
+
+  aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null): void {
+    const message = error instanceof Error ? error.message : error === undefined ? '' : String(error);
+    this.finish(outcome, () => {
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: message || reason });
+      this.span.addEvent(API_EVENT.aborted, { ...monotonic(), [ATTR.reason]: reason, ...(message ? { [ATTR.error]: message } : {}) });
+    });
+  }
+
+  logFields() {
+    const { traceId, spanId } = this.span.spanContext();
+    return { trace_id: traceId, span_id: spanId };
+  }
+
+  /**
+   * The one finalizer: untracks first (so only the first caller acts), sets what is known, emits
+   * the terminal event if the span records, and always ends the span, even if a step threw.
+   */
+  private finish(outcome: RequestOutcome | null, terminal: () => void): void {
+    if (!this.untrack()) return;
+    try {
+      if (outcome) {
+        this.span.setAttributes({
+          [ATTR.outputTokens]: outcome.completionTokens,
+          [ATTR.finishReasons]: outcome.finishReasons.map((r) => r ?? 'none'),
+        });
+      }
+      if (this.span.isRecording()) terminal();
+    } catch (err) {
+      this.fault('finish', err);
+    } finally {
+      try {
+        this.span.end();
+      } catch (err) {
+        this.fault('end', err);
+      }
+    }
+  }
+
+  private guard(cause: string, action: () => void): void {
+    try {
+      action();
+    } catch (err) {
+      this.fault(cause, err);
+    }
+  }
+}

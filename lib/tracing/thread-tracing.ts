@@ -1,0 +1,110 @@
+import type { Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import type { Logger } from '../util/logger.js';
+import { RESOURCE_ATTR } from './names.js';
+import { CountingExporter, dropCountingMeterProvider, type SpanCounts } from './span-stats.js';
+import type { TracingConfig } from './tracing-config.js';
+
+/** This thread's tracer provider, its span counts, and a bounded shutdown. */
+export interface ThreadTracing {
+  tracer(scope: string): Tracer;
+  readonly counts: Readonly<SpanCounts>;
+  /**
+   * Gives back one user's hold on the provider; the last one exports what is left (waiting at
+   * most the configured shutdown timeout) and shuts it down.
+   */
+  release(): Promise<void>;
+}
+
+export interface ThreadIdentity {
+  /** "api" or "engine-worker-<index>" */
+  readonly name: string;
+  readonly workerIndex?: number;
+  /** Called whenever the span counts change (an export ended, spans were dropped). */
+  readonly onCountsChanged?: () => void;
+}
+
+/*
+ * One provider per thread, created on first need; while it lives, a second call returns it and
+ * only counts one more user. Module state is per thread in Node, which is exactly the scope the
+ * contract asks for. Nothing is registered globally; callers get tracers from here and pass
+ * parent contexts explicitly, so no global carries context between requests or threads. When the
+ * last user releases it, it is flushed and shut down, and a later user starts a new one (a server
+ * closed and another started in the same process).
+ */
+interface Shared extends ThreadTracing {
+  readonly config: TracingConfig;
+  users: number;
+}
+
+let current: Shared | null = null;
+
+export function threadTracing(config: TracingConfig, thread: ThreadIdentity, logger: Logger): ThreadTracing {
+  if (current) {
+    current.users++;
+    if (current.config.endpoint !== config.endpoint || current.config.serviceName !== config.serviceName) {
+      logger.warnOnce('tracing-provider-reused', "this thread's tracer provider already exists; its endpoint and service name stay as first configured", {
+        endpoint: current.config.endpoint,
+      });
+    }
+    return current;
+  }
+  const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
+  const onChange = thread.onCountsChanged ?? (() => {});
+  const exporter = new CountingExporter(
+    // a few exports in flight at most: a collector that never answers holds no more than that
+    new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: config.exportTimeoutMs, concurrencyLimit: 4 }),
+    counts,
+    logger,
+    onChange,
+  );
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': config.serviceName,
+      'service.version': config.serviceVersion,
+      'service.instance.id': config.serviceInstanceId,
+      [RESOURCE_ATTR.threadName]: thread.name,
+      ...(thread.workerIndex !== undefined ? { [RESOURCE_ATTR.workerIndex]: thread.workerIndex } : {}),
+    }),
+    // the sampling decision is made before a span is started; only sampled requests get one
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter,
+        maxQueueSize: config.maxQueueSize,
+        maxExportBatchSize: Math.min(512, config.maxQueueSize),
+        scheduledDelayMillis: 500,
+        exportTimeoutMillis: config.exportTimeoutMs,
+        selfObsMeterProvider: dropCountingMeterProvider(counts, logger, onChange),
+      }),
+    ],
+  });
+  const self: Shared = {
+    config,
+    users: 1,
+    tracer: (scope: string) => provider.getTracer(scope, config.serviceVersion),
+    counts,
+    release: async () => {
+      if (--self.users > 0) return;
+      if (current === self) current = null;
+      await boundedShutdown(provider, config.shutdownTimeoutMs, logger);
+    },
+  };
+  current = self;
+  return self;
+}
+
+async function boundedShutdown(provider: TracerProvider, timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const result = await Promise.race([provider.shutdown().then(() => 'done' as const), timedOut]);
+    if (result === 'timeout') logger.warn('trace export did not finish before shutdown; the rest is dropped', { timeoutMs });
+  } catch (err) {
+    logger.warnOnce(`trace-export:${(err as Error).message ?? String(err)}`, 'trace export failed at shutdown; what was left is dropped', { error: String(err) });
+  } finally {
+    clearTimeout(timer);
+  }
+}
