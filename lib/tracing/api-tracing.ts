@@ -78,6 +78,11 @@ export class ApiTracing implements RequestObserver {
     }
   }
 
+  /** Exports every finished span now (bounded by the shutdown timeout). */
+  async flush(): Promise<void> {
+    await this.provider?.flush();
+  }
+
   /** Ends every span still open (their requests are being cut short), then flushes the exporter. */
   async shutdown(): Promise<void> {
     for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null);

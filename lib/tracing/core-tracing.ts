@@ -55,6 +55,11 @@ export class CoreTracing {
     }
   };
 
+  /** Exports every finished span now (bounded by the shutdown timeout). */
+  async flush(): Promise<void> {
+    await this.provider?.flush();
+  }
+
   /** Ends spans still open (their worker is stopping), then flushes the exporter. */
   async shutdown(): Promise<void> {
     for (const span of this.open.values()) span.end();

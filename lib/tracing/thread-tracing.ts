@@ -11,6 +11,8 @@ import type { TracingConfig } from './tracing-config.js';
 export interface ThreadTracing {
   tracer(scope: string): Tracer;
   readonly counts: Readonly<SpanCounts>;
+  /** Exports every finished span now; resolves when done or after the shutdown timeout. */
+  flush(): Promise<void>;
   /**
    * Gives back one user's hold on the provider; the last one exports what is left (waiting at
    * most the configured shutdown timeout) and shuts it down.
@@ -53,9 +55,11 @@ export function threadTracing(config: TracingConfig, thread: ThreadIdentity, log
   }
   const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
   const onChange = thread.onCountsChanged ?? (() => {});
+  const batchSize = Math.min(512, config.maxQueueSize);
   const exporter = new CountingExporter(
-    // a few exports in flight at most: a collector that never answers holds no more than that
-    new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: config.exportTimeoutMs, concurrencyLimit: 4 }),
+    // a flush sends the whole queue at once, in batches: room for exactly that many, so that a
+    // collector that never answers still holds no more than one queue's worth of spans
+    new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: config.exportTimeoutMs, concurrencyLimit: Math.ceil(config.maxQueueSize / batchSize) + 1 }),
     counts,
     logger,
     onChange,
@@ -74,7 +78,7 @@ export function threadTracing(config: TracingConfig, thread: ThreadIdentity, log
       new BatchSpanProcessor({
         exporter,
         maxQueueSize: config.maxQueueSize,
-        maxExportBatchSize: Math.min(512, config.maxQueueSize),
+        maxExportBatchSize: batchSize,
         scheduledDelayMillis: 500,
         exportTimeoutMillis: config.exportTimeoutMs,
         selfObsMeterProvider: dropCountingMeterProvider(counts, logger, onChange),
@@ -86,24 +90,26 @@ export function threadTracing(config: TracingConfig, thread: ThreadIdentity, log
     users: 1,
     tracer: (scope: string) => provider.getTracer(scope, config.serviceVersion),
     counts,
+    flush: () => bounded(provider.forceFlush(), config.shutdownTimeoutMs, logger, 'flush'),
     release: async () => {
       if (--self.users > 0) return;
       if (current === self) current = null;
-      await boundedShutdown(provider, config.shutdownTimeoutMs, logger);
+      await bounded(provider.shutdown(), config.shutdownTimeoutMs, logger, 'shutdown');
     },
   };
   current = self;
   return self;
 }
 
-async function boundedShutdown(provider: TracerProvider, timeoutMs: number, logger: Logger): Promise<void> {
+/** Waits for `work` at most `timeoutMs`; what does not make it in time is dropped, and said so once. */
+async function bounded(work: Promise<void>, timeoutMs: number, logger: Logger, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
   try {
-    const result = await Promise.race([provider.shutdown().then(() => 'done' as const), timedOut]);
-    if (result === 'timeout') logger.warn('trace export did not finish before shutdown; the rest is dropped', { timeoutMs });
+    const result = await Promise.race([work.then(() => 'done' as const), timedOut]);
+    if (result === 'timeout') logger.warnOnce(`trace-${what}-timeout`, `trace export did not finish within the ${what} timeout; the rest is dropped`, { timeoutMs });
   } catch (err) {
-    logger.warnOnce(`trace-export:${(err as Error).message ?? String(err)}`, 'trace export failed at shutdown; what was left is dropped', { error: String(err) });
+    logger.warnOnce(`trace-export:${(err as Error).message ?? String(err)}`, `trace export failed at ${what}; what was left is dropped`, { error: String(err) });
   } finally {
     clearTimeout(timer);
   }

@@ -1,0 +1,115 @@
+/**
+ * CPU cost of journey tracing per request, on the API thread and in an engine worker, with
+ * tracing off, on at sample rate 0.1 and on at 1.0, exporting to a live OTLP receiver running in
+ * another process. Each variant runs the code the server runs for one request (the API span's
+ * lifecycle calls; the worker's lifecycle events) `--requests` times, including the export of
+ * what it records (flushed inside the measurement), in interleaved rounds; the median round is
+ * reported, in microseconds of process CPU per request. One JSON line.
+ *
+ *   npm run bench:tracing -- [--requests 5000] [--rounds 5]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import type { RequestObserver } from '../lib/api/request-lifecycle.js';
+import { lifecycleEvent, type LifecycleEvent } from '../lib/engine/lifecycle.js';
+import { resolveSamplingParams } from '../lib/engine/sampling-params.js';
+import { Sequence } from '../lib/engine/sequence.js';
+import { ApiTracing } from '../lib/tracing/api-tracing.js';
+import { CoreTracing } from '../lib/tracing/core-tracing.js';
+import { resolveTracingConfig } from '../lib/tracing/tracing-config.js';
+import { createLogger } from '../lib/util/logger.js';
+import { machine, round } from './bench-util.js';
+
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } } });
+const requests = Number(values.requests);
+const rounds = Number(values.rounds);
+
+const receiver = spawn(process.execPath, [new URL('./receiver-process.js', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines: string[] = [];
+let pending = '';
+receiver.stdout.on('data', (c: Buffer) => {
+  pending += c;
+  const parts = pending.split('\n');
+  pending = parts.pop() ?? '';
+  lines.push(...parts);
+});
+while (lines.length === 0) await once(receiver.stdout, 'data');
+const endpoint = lines[0];
+const logger = createLogger({ level: 'error' });
+const configAt = (rate: number) => resolveTracingConfig({ enabled: true, endpoint, sampleRate: rate, maxQueueSize: 1 << 16 }, {}, '0.0.0', 'bench');
+
+/**
+ * CPU µs per request of `body`, run `requests` times and then flushed, so that exporting what it
+ * recorded is counted. A warm-up first creates the tracer provider and its channel, which a
+ * server does once; the final shutdown is not counted either.
+ */
+async function cpuPerRequest(body: (i: number) => void, tracing: { flush(): Promise<void>; shutdown(): Promise<void> } | null): Promise<number> {
+  for (let i = 0; i < 200; i++) body(-1 - i);
+  await tracing?.flush();
+  const start = process.cpuUsage();
+  for (let i = 0; i < requests; i++) body(i);
+  await tracing?.flush();
+  const used = process.cpuUsage(start);
+  await tracing?.shutdown();
+  return (used.user + used.system) / requests;
+}
+
+/** The API thread's side of one request: the calls the generation route makes. */
+function apiRequest(observer: RequestObserver | null, i: number): void {
+  if (!observer) return; // tracing off: the server has no tracing observer at all
+  const id = `chatcmpl-${i}`;
+  const lifecycle = observer.begin('/v1/chat/completions', 'chat', id, {});
+  lifecycle.described({ requestId: id, requestedModel: 'dummy', servedModel: 'dummy', temperature: 0.7, maxTokens: 64, n: 1, stream: true, promptTokens: 40 });
+  lifecycle.traceFor(0);
+  lifecycle.handedOff(process.hrtime.bigint());
+  lifecycle.firstResponse();
+  lifecycle.departed({ finishReasons: ['length'], promptTokens: 40, completionTokens: 64 });
+}
+
+const params = resolveSamplingParams({ maxTokens: 64 });
+const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: '' };
+
+/** The worker's side of one request: its lifecycle events, built only when something listens. */
+function coreRequest(onLifecycle: ((e: LifecycleEvent) => void) | null, sampled: boolean, i: number): void {
+  if (!onLifecycle) return; // tracing off: the engine builds no events
+  const seq = new Sequence(i, `chatcmpl-${i}`, [1, 2, 3, 4], params, 4096, i);
+  const emit = (type: LifecycleEvent['type'], extra: Partial<LifecycleEvent> = {}) => onLifecycle({ ...lifecycleEvent(type, seq, i, process.hrtime.bigint()), ...extra });
+  emit('QUEUED', { trace: { carrier, sampled, choiceIndex: 0 } });
+  emit('SCHEDULED', { scheduleKind: 'FIRST' });
+  seq.tokenIds.push(5);
+  emit('FIRST_TOKEN');
+  seq.status = 'finished';
+  seq.finishReason = 'length';
+  emit('FINISHED');
+}
+
+const variants = ['off', 'rate0.1', 'rate1.0'] as const;
+const samples = { api: new Map(variants.map((v) => [v, [] as number[]])), worker: new Map(variants.map((v) => [v, [] as number[]])) };
+for (let r = 0; r < rounds; r++) {
+  for (const variant of variants) {
+    const rate = variant === 'rate0.1' ? 0.1 : 1;
+    const api = variant === 'off' ? null : new ApiTracing(configAt(rate), logger);
+    samples.api.get(variant)?.push(await cpuPerRequest((i) => apiRequest(api, i), api));
+    const core = variant === 'off' ? null : new CoreTracing(configAt(rate), 0, logger);
+    // the API thread samples; the worker follows the flag its records bring
+    samples.worker.get(variant)?.push(await cpuPerRequest((i) => coreRequest(core?.onLifecycle ?? null, Math.abs(i) % 10 < rate * 10, i), core));
+  }
+}
+
+receiver.stdin.end();
+await once(receiver, 'exit');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = (m: Map<string, number[]>) => Object.fromEntries([...m].map(([k, xs]) => [k, round(median(xs), 2)]));
+console.log(
+  JSON.stringify({
+    bench: 'tracing',
+    unit: 'CPU µs per request',
+    requests,
+    rounds,
+    api: summary(samples.api),
+    worker: summary(samples.worker),
+    spansReceived: Number(lines[1] ?? 0),
+    ...machine(),
+  }),
+);
