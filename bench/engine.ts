@@ -1,30 +1,32 @@
 /**
  * Offline throughput of the in-process engine: a seeded workload of random prompt and output
- * lengths, all submitted at once after a warm-up, timed to the last token. One JSON line.
+ * lengths, all submitted at once after a warm-up, timed to the last token, for each kernel
+ * backend named, one after the other on the same workload. One JSON line, with each backend's
+ * output tokens/s and the first backend's speedup over each other one.
  *
- *   npm run bench:engine -- [--model dummy] [--kernels gpujs] [--num-prompts 64]
- *                           [--input-len 8:64] [--output-len 8:64] [--max-num-seqs 32] [--seed 0]
+ *   npm run bench:engine -- [--model dummy] [--kernels wasm,gpujs] [--num-prompts 64]
+ *                           [--input-len 8:64] [--output-len 8:48] [--max-num-seqs 32] [--seed 0]
  */
 import { parseArgs } from 'node:util';
 import { createEngine } from '../lib/engine/engine.js';
 import { KERNEL_BACKENDS, type KernelBackendName } from '../lib/model/kernels/create-kernels.js';
-import { parameterCount } from '../lib/model/model-config.js';
+import { MODEL_PRESETS, parameterCount } from '../lib/model/model-config.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, parseRange, round } from './bench-util.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'dummy' },
-    kernels: { type: 'string', default: 'gpujs' },
+    kernels: { type: 'string', default: 'wasm,gpujs' },
     'num-prompts': { type: 'string', default: '64' },
     'input-len': { type: 'string', default: '8:64' },
-    'output-len': { type: 'string', default: '8:64' },
+    'output-len': { type: 'string', default: '8:48' },
     'max-num-seqs': { type: 'string', default: '32' },
     seed: { type: 'string', default: '0' },
   },
 });
-const kernels = values.kernels as KernelBackendName;
-if (!KERNEL_BACKENDS.includes(kernels)) throw new RangeError(`--kernels must be one of ${KERNEL_BACKENDS.join(', ')}`);
+const kernelList = values.kernels.split(',') as KernelBackendName[];
+for (const k of kernelList) if (!KERNEL_BACKENDS.includes(k)) throw new RangeError(`--kernels takes a list of ${KERNEL_BACKENDS.join(', ')}`);
 const numPrompts = Number(values['num-prompts']);
 const inputLen = parseRange(values['input-len'], '--input-len');
 const outputLen = parseRange(values['output-len'], '--output-len');
@@ -35,38 +37,45 @@ const workload = Array.from({ length: numPrompts }, () => ({
   prompt: Array.from({ length: between(inputLen) }, () => 32 + (rng.nextUint32() % 95)),
   maxTokens: between(outputLen),
 }));
-
-const engine = await createEngine({ model: values.model, kernels, maxNumSeqs: Number(values['max-num-seqs']), seed: Number(values.seed) });
-const run = async (prompt: number[], maxTokens: number) => {
-  let n = 0;
-  for await (const delta of engine.generate(prompt, { maxTokens, ignoreEos: true, temperature: 1, seed: prompt.length })) n += delta.tokenIds.length;
-  return n;
-};
-
-// warm-up: compiles every kernel shape the run will use
-await Promise.all(workload.slice(0, 8).map((w) => run(w.prompt, 2)));
-
-const start = performance.now();
-const outputs = await Promise.all(workload.map((w) => run(w.prompt, w.maxTokens)));
-const seconds = (performance.now() - start) / 1000;
-await engine.close();
-
-const outputTokens = outputs.reduce((a, b) => a + b, 0);
 const inputTokens = workload.reduce((a, w) => a + w.prompt.length, 0);
+
+async function measure(kernels: KernelBackendName) {
+  const engine = await createEngine({ model: values.model, kernels, maxNumSeqs: Number(values['max-num-seqs']), seed: Number(values.seed) });
+  const run = async (prompt: number[], maxTokens: number) => {
+    let n = 0;
+    for await (const delta of engine.generate(prompt, { maxTokens, ignoreEos: true, temperature: 1, seed: prompt.length })) n += delta.tokenIds.length;
+    return n;
+  };
+  // warm-up: compiles every kernel shape the run will use
+  await Promise.all(workload.slice(0, 8).map((w) => run(w.prompt, 2)));
+  const start = performance.now();
+  const outputs = await Promise.all(workload.map((w) => run(w.prompt, w.maxTokens)));
+  const seconds = (performance.now() - start) / 1000;
+  await engine.close();
+  const outputTokens = outputs.reduce((a, b) => a + b, 0);
+  return {
+    seconds: round(seconds),
+    outputTokens,
+    requestsPerSecond: round(numPrompts / seconds, 3),
+    outputTokensPerSecond: round(outputTokens / seconds),
+    totalTokensPerSecond: round((inputTokens + outputTokens) / seconds),
+  };
+}
+
+const results: Record<string, Awaited<ReturnType<typeof measure>>> = {};
+for (const k of kernelList) results[k] = await measure(k);
+const first = kernelList[0];
+const speedup = Object.fromEntries(kernelList.slice(1).map((k) => [`${first}Over${k[0].toUpperCase()}${k.slice(1)}`, round(results[first].outputTokensPerSecond / results[k].outputTokensPerSecond, 1)]));
 console.log(
   JSON.stringify({
     bench: 'engine',
     model: values.model,
-    parameters: parameterCount(engine.config.modelConfig),
-    kernels: engine.config.kernels,
+    parameters: parameterCount(MODEL_PRESETS[values.model as keyof typeof MODEL_PRESETS]),
     numPrompts,
-    maxNumSeqs: engine.config.maxNumSeqs,
+    maxNumSeqs: Number(values['max-num-seqs']),
     inputTokens,
-    outputTokens,
-    seconds: round(seconds),
-    requestsPerSecond: round(numPrompts / seconds, 3),
-    outputTokensPerSecond: round(outputTokens / seconds),
-    totalTokensPerSecond: round((inputTokens + outputTokens) / seconds),
+    results,
+    ...speedup,
     ...machine(),
   }),
 );

@@ -1,6 +1,8 @@
 /**
  * GFLOPS of each kernel backend's matmul at a model's matmul shapes, batch 1, 8 and 32, beside a
- * plain Float32Array loop. One JSON line per (shape, batch).
+ * plain Float32Array loop, with each backend's inputs and outputs where its engine keeps them
+ * (in the shared memory for wasm). One JSON line per (shape, batch), with wasm's speedup over
+ * gpu.js's best mode.
  *
  *   npm run bench:kernels -- [--model dummy] [--batches 1,8,32] [--min-ms 200]
  */
@@ -8,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { GpuJsKernels } from '../lib/model/kernels/gpujs.js';
 import type { Kernels } from '../lib/model/kernels/kernels.js';
 import { ReferenceKernels } from '../lib/model/kernels/reference.js';
+import { WasmKernels } from '../lib/model/kernels/wasm.js';
 import { headDim, isPresetName, MODEL_PRESETS } from '../lib/model/model-config.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, round, timePerCall } from './bench-util.js';
@@ -57,6 +60,7 @@ function plainLoop(out: Float32Array, x: Float32Array, w: Float32Array, n: numbe
 }
 
 const backends: Kernels[] = [
+  new WasmKernels({ maxContextLen: config.maxSeqLen }),
   new ReferenceKernels(),
   new GpuJsKernels({ mode: 'cpu', maxContextLen: config.maxSeqLen }),
   new GpuJsKernels({ mode: 'webasm', maxContextLen: config.maxSeqLen }),
@@ -69,16 +73,20 @@ for (const [name, rows, cols] of shapes) {
   rng.fillUniform(w, 1 / Math.sqrt(cols));
   const resident = backends.map((b) => b.loadMatrix(w, rows, cols));
   for (const n of batches) {
-    const x = new Float32Array(n * cols);
-    rng.fillUniform(x, 1);
-    const out = new Float32Array(n * rows);
     const flop = 2 * rows * cols * n;
     const gflops: Record<string, number> = {};
-    gflops['f32-loop'] = round(flop / (await timePerCall(() => plainLoop(out, x, w, n, rows, cols), minMs)) / 1e6);
+    const plainX = new Float32Array(n * cols);
+    rng.fillUniform(plainX, 1);
+    const plainOut = new Float32Array(n * rows);
+    gflops['f32-loop'] = round(flop / (await timePerCall(() => plainLoop(plainOut, plainX, w, n, rows, cols), minMs)) / 1e6);
     for (let i = 0; i < backends.length; i++) {
+      const x = backends[i].allocateFloat32(n * cols);
+      x.set(plainX);
+      const out = backends[i].allocateFloat32(n * rows);
       gflops[backends[i].name] = round(flop / (await timePerCall(() => backends[i].matmul(out, x, resident[i], n), minMs)) / 1e6);
     }
-    console.log(JSON.stringify({ bench: 'kernels', model: values.model, matrix: name, rows, cols, batch: n, gflops, cpus, cpu, node }));
+    const gpujsBest = Math.max(gflops['gpujs-cpu'], gflops['gpujs-webasm']);
+    console.log(JSON.stringify({ bench: 'kernels', model: values.model, matrix: name, rows, cols, batch: n, gflops, wasmOverGpujs: round(gflops.wasm / gpujsBest, 1), cpus, cpu, node }));
   }
 }
 for (const b of backends) b.dispose();

@@ -1,6 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ENGINE_DEFAULTS } from './engine/engine-config.js';
-import { KERNEL_BACKENDS } from './model/kernels/create-kernels.js';
+import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js';
+import { GPUJS_MODES } from './model/kernels/create-kernels.js';
+import type { GpuJsMode } from './model/kernels/gpujs.js';
 import { isPresetName, MODEL_PRESETS } from './model/model-config.js';
 import { tracesEndpointFrom, type TracingInput } from './tracing/tracing-config.js';
 import { LOG_LEVELS, type LogLevel } from './util/logger.js';
@@ -16,7 +18,8 @@ export interface ServerConfig {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
   readonly maxModelLen: number | undefined;
-  readonly kernels: (typeof KERNEL_BACKENDS)[number];
+  readonly kernels: KernelsSetting;
+  readonly gpujsMode: GpuJsMode;
   readonly seed: number;
   readonly apiKey: string | null;
   readonly maxRequestBodyBytes: number;
@@ -43,6 +46,7 @@ const OPTIONS = {
   'max-num-batched-tokens': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumBatchedTokens) },
   'max-model-len': { type: 'string' },
   kernels: { type: 'string', default: ENGINE_DEFAULTS.kernels },
+  'gpujs-mode': { type: 'string', default: ENGINE_DEFAULTS.gpujsMode },
   seed: { type: 'string', default: '0' },
   'api-key': { type: 'string' },
   'max-request-body': { type: 'string', default: '1mb' },
@@ -69,7 +73,9 @@ Options:
   --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
   --max-num-batched-tokens N     tokens computed per step per worker (default ${ENGINE_DEFAULTS.maxNumBatchedTokens})
   --max-model-len N              context window, prompt plus output (default: the model's)
-  --kernels NAME                 kernel backend: ${KERNEL_BACKENDS.join(', ')} (default ${ENGINE_DEFAULTS.kernels})
+  --kernels NAME                 kernel backend: ${KERNEL_SETTINGS.join(', ')} (default ${ENGINE_DEFAULTS.kernels}: WebAssembly
+                                 SIMD on a CPU; gpu.js on WebGPU where an adapter exists and measures faster)
+  --gpujs-mode MODE              gpu.js backend when --kernels gpujs: ${GPUJS_MODES.join(', ')} (default ${ENGINE_DEFAULTS.gpujsMode})
   --seed N                       seed of the dummy weights and of unseeded requests (default 0)
   --api-key KEY                  require "Authorization: Bearer KEY" on /v1 (also JOURNEY_API_KEY)
   --max-request-body SIZE        largest request body, e.g. 65536, 512kb, 1mb (default 1mb)
@@ -96,8 +102,10 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
   if (values.help) return 'help';
   const model = values.model;
   if (!isPresetName(model)) throw new UsageError(`--model: unknown model "${model}"; built-in models: ${Object.keys(MODEL_PRESETS).join(', ')}`);
-  const kernels = values.kernels as ServerConfig['kernels'];
-  if (!KERNEL_BACKENDS.includes(kernels)) throw new UsageError(`--kernels must be one of ${KERNEL_BACKENDS.join(', ')}`);
+  const kernels = values.kernels as KernelsSetting;
+  if (!KERNEL_SETTINGS.includes(kernels)) throw new UsageError(`--kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
+  const gpujsMode = values['gpujs-mode'] as GpuJsMode;
+  if (!GPUJS_MODES.includes(gpujsMode)) throw new UsageError(`--gpujs-mode must be one of ${GPUJS_MODES.join(', ')}`);
   const logLevel = values['log-level'] as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const endpoint = tracesEndpointFrom(values['otlp-traces-endpoint'], env);
@@ -118,6 +126,7 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     maxNumBatchedTokens: integer(values['max-num-batched-tokens'], '--max-num-batched-tokens', 1, 1 << 20),
     maxModelLen: values['max-model-len'] === undefined ? undefined : integer(values['max-model-len'], '--max-model-len', 2, 1 << 20),
     kernels,
+    gpujsMode,
     seed: integer(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
     apiKey,
     maxRequestBodyBytes: byteSize(values['max-request-body'], '--max-request-body'),

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       maxNumBatchedTokens: config.maxNumBatchedTokens,
       ...(config.maxModelLen !== undefined ? { maxModelLen: config.maxModelLen } : {}),
       kernels: config.kernels,
+      gpujsMode: config.gpujsMode,
       seed: config.seed,
       apiKey: config.apiKey,
       maxRequestBodyBytes: config.maxRequestBodyBytes,

@@ -2,11 +2,16 @@ import { GPUJS_MODES, KERNEL_BACKENDS, type KernelBackendName } from '../model/k
 import type { GpuJsMode } from '../model/kernels/gpujs.js';
 import { isPresetName, MODEL_PRESETS, validateModelConfig, type ModelConfig } from '../model/model-config.js';
 
+/** `auto` picks a concrete backend by the rule in choose-kernels.ts. */
+export type KernelsSetting = KernelBackendName | 'auto';
+export const KERNEL_SETTINGS: readonly KernelsSetting[] = ['auto', ...KERNEL_BACKENDS];
+
 /** Everything an engine replica is built from. Plain data, so it can be sent to a worker. */
 export interface EngineConfig {
   readonly model: string;
   readonly modelConfig: ModelConfig;
-  readonly kernels: KernelBackendName;
+  /** `auto` until resolveKernels() has chosen; engines are only built from a concrete backend. */
+  readonly kernels: KernelsSetting;
   readonly gpujsMode: GpuJsMode;
   /** Seeds the dummy weights and the seeds of requests that bring none. */
   readonly seed: number;
@@ -26,7 +31,7 @@ export type EngineConfigInput = Partial<Omit<EngineConfig, 'modelConfig' | 'numK
 
 export const ENGINE_DEFAULTS = Object.freeze({
   model: 'dummy',
-  kernels: 'gpujs' as KernelBackendName,
+  kernels: 'auto' as KernelsSetting,
   gpujsMode: 'webasm' as GpuJsMode,
   seed: 0,
   maxNumSeqs: 32,
@@ -46,7 +51,7 @@ export function resolveEngineConfig(input: EngineConfigInput = {}): EngineConfig
   const modelConfig: ModelConfig = MODEL_PRESETS[model];
   validateModelConfig(modelConfig);
   const kernels = input.kernels ?? ENGINE_DEFAULTS.kernels;
-  if (!KERNEL_BACKENDS.includes(kernels)) throw new RangeError(`kernels must be one of ${KERNEL_BACKENDS.join(', ')}`);
+  if (!KERNEL_SETTINGS.includes(kernels)) throw new RangeError(`kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
   const gpujsMode = input.gpujsMode ?? ENGINE_DEFAULTS.gpujsMode;
   if (!GPUJS_MODES.includes(gpujsMode)) throw new RangeError(`gpujsMode must be one of ${GPUJS_MODES.join(', ')}`);
 

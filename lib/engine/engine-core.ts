@@ -2,7 +2,7 @@ import { createKernels } from '../model/kernels/create-kernels.js';
 import type { Kernels } from '../model/kernels/kernels.js';
 import { LlamaModel } from '../model/llama.js';
 import { ModelRunner } from '../model/model-runner.js';
-import type { ModelWeights } from '../model/weights.js';
+import { attachWeights, type WeightsShare } from '../model/load-model.js';
 import { SPECIAL_TOKENS } from '../tokenizer/byte-tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { BlockManager } from './block-manager.js';
@@ -17,9 +17,15 @@ export interface EngineCore {
   readonly kernels: Kernels;
 }
 
-/** Builds one engine replica (kernels, model, KV cache, scheduler) over already-built weights. */
-export function createEngineCore(weights: ModelWeights, config: EngineConfig, onLifecycle?: (event: LifecycleEvent) => void): EngineCore {
-  const kernels = createKernels({ backend: config.kernels, gpujsMode: config.gpujsMode, maxContextLen: config.maxModelLen });
+/** Builds one engine replica (kernels, model, KV cache, scheduler) over already-built, shared weights. */
+export function createEngineCore(share: WeightsShare, config: EngineConfig, onLifecycle?: (event: LifecycleEvent) => void): EngineCore {
+  const weights = attachWeights(config, share);
+  const kernels = createKernels({
+    backend: config.kernels,
+    gpujsMode: config.gpujsMode,
+    maxContextLen: config.maxModelLen,
+    ...(share.kind === 'wasm-memory' ? { memory: share.memory } : {}),
+  });
   const maxBlocksPerSeq = Math.ceil(config.maxModelLen / config.blockSize);
   const model = new LlamaModel(
     weights,

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { EngineFailureError, GenerationError } from '../errors.js';
 import type { Kernels } from '../model/kernels/kernels.js';
-import { loadWeights } from '../model/load-model.js';
+import { buildWeights } from '../model/load-model.js';
+import { provideNavigatorGpu } from '../model/kernels/webgpu-setup.js';
 import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
 import { resolveEngineConfig, type EngineConfig, type EngineConfigInput } from './engine-config.js';
 import { createEngineCore } from './engine-core.js';
+import { resolveKernels } from './resolve-kernels.js';
 import { RequestStream, type GenerationStream } from './generation-stream.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import type { LLMEngine, SequenceOutput } from './llm-engine.js';
@@ -58,8 +60,9 @@ export interface EngineOptions extends EngineConfigInput {
 
 /** Builds an engine that runs in the calling thread. */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
-  const config = resolveEngineConfig(options);
-  const { llm, kernels } = createEngineCore(loadWeights(config), config, options.onLifecycle);
+  const { config } = await resolveKernels(resolveEngineConfig(options));
+  if (config.kernels === 'gpujs' && config.gpujsMode === 'webgpu') await provideNavigatorGpu();
+  const { llm, kernels } = createEngineCore(buildWeights(config), config, options.onLifecycle);
   return new InProcessEngine(config, llm, kernels);
 }
 

@@ -70,19 +70,19 @@ export class LlamaModel {
     this.lmHead = kernels.loadMatrix(weights.lmHead, c.vocabSize, c.dim);
     this.kvCache = kernels.createKvCache(c.numLayers, kvCacheSlots, this.kvDim);
 
-    this.x = new Float32Array(maxTokens * c.dim);
-    this.xb = new Float32Array(maxTokens * c.dim);
-    this.qkv = new Float32Array(maxTokens * (this.qDim + 2 * this.kvDim));
-    this.q = new Float32Array(maxTokens * this.qDim);
-    this.k = new Float32Array(maxTokens * this.kvDim);
-    this.v = new Float32Array(maxTokens * this.kvDim);
-    this.attn = new Float32Array(maxTokens * this.qDim);
-    this.proj = new Float32Array(maxTokens * c.dim);
-    this.gateUp = new Float32Array(maxTokens * 2 * c.hiddenDim);
-    this.act = new Float32Array(maxTokens * c.hiddenDim);
-    this.last = new Float32Array(maxLogits * c.dim);
-    this.lastNorm = new Float32Array(maxLogits * c.dim);
-    this.logits = new Float32Array(maxLogits * c.vocabSize);
+    this.x = kernels.allocateFloat32(maxTokens * c.dim);
+    this.xb = kernels.allocateFloat32(maxTokens * c.dim);
+    this.qkv = kernels.allocateFloat32(maxTokens * (this.qDim + 2 * this.kvDim));
+    this.q = kernels.allocateFloat32(maxTokens * this.qDim);
+    this.k = kernels.allocateFloat32(maxTokens * this.kvDim);
+    this.v = kernels.allocateFloat32(maxTokens * this.kvDim);
+    this.attn = kernels.allocateFloat32(maxTokens * this.qDim);
+    this.proj = kernels.allocateFloat32(maxTokens * c.dim);
+    this.gateUp = kernels.allocateFloat32(maxTokens * 2 * c.hiddenDim);
+    this.act = kernels.allocateFloat32(maxTokens * c.hiddenDim);
+    this.last = kernels.allocateFloat32(maxLogits * c.dim);
+    this.lastNorm = kernels.allocateFloat32(maxLogits * c.dim);
+    this.logits = kernels.allocateFloat32(maxLogits * c.vocabSize);
   }
 
   /**

@@ -30,16 +30,17 @@ export class ModelRunner {
     private readonly kernels: Kernels,
     readonly maxSeqs: number,
   ) {
+    // every buffer the kernels read comes from the kernels, so a backend can keep it in its memory
     const maxTokens = model.maxTokens;
     const { maxBlocksPerSeq } = model.attentionShape;
-    this.tokenIds = new Int32Array(maxTokens);
-    this.positions = new Int32Array(maxTokens);
-    this.slotMapping = new Int32Array(maxTokens);
-    this.tokenSeq = new Int32Array(maxTokens);
-    this.blockTables = new Int32Array(maxSeqs * maxBlocksPerSeq);
-    this.logitRows = new Int32Array(maxSeqs);
-    this.invTemperature = new Float32Array(maxSeqs);
-    this.probs = new Float32Array(maxSeqs * model.config.vocabSize);
+    this.tokenIds = kernels.allocateInt32(maxTokens);
+    this.positions = kernels.allocateInt32(maxTokens);
+    this.slotMapping = kernels.allocateInt32(maxTokens);
+    this.tokenSeq = kernels.allocateInt32(maxTokens);
+    this.blockTables = kernels.allocateInt32(maxSeqs * maxBlocksPerSeq);
+    this.logitRows = kernels.allocateInt32(maxSeqs);
+    this.invTemperature = kernels.allocateFloat32(maxSeqs);
+    this.probs = kernels.allocateFloat32(maxSeqs * model.config.vocabSize);
   }
 
   async execute(output: SchedulerOutput): Promise<StepLogits> {

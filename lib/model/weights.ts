@@ -16,7 +16,8 @@ export interface LayerWeights {
  */
 export interface ModelWeights {
   readonly config: ModelConfig;
-  readonly buffer: SharedArrayBuffer;
+  /** The shared memory the views below are in. */
+  readonly buffer: ArrayBufferLike;
   readonly tokEmbedding: Float32Array; // [vocabSize, dim]
   readonly layers: readonly LayerWeights[];
   readonly finalNorm: Float32Array; // [dim]
@@ -45,16 +46,16 @@ export function weightsByteLength(config: ModelConfig): number {
   return layout(config).reduce((sum, t) => sum + t.size, 0) * Float32Array.BYTES_PER_ELEMENT;
 }
 
-/** Views over `buffer` (fresh and zeroed when omitted) laid out for `config`. */
-export function mapWeights(config: ModelConfig, buffer = new SharedArrayBuffer(weightsByteLength(config))): ModelWeights {
-  if (buffer.byteLength !== weightsByteLength(config)) {
-    throw new RangeError(`weight buffer holds ${buffer.byteLength} bytes; the config needs ${weightsByteLength(config)}`);
+/** Views over `buffer` from `byteOffset` on (a fresh zeroed buffer when omitted), laid out for `config`. */
+export function mapWeights(config: ModelConfig, buffer: ArrayBufferLike = new SharedArrayBuffer(weightsByteLength(config)), byteOffset = 0): ModelWeights {
+  if (byteOffset % 16 !== 0 || byteOffset + weightsByteLength(config) > buffer.byteLength) {
+    throw new RangeError(`weights need ${weightsByteLength(config)} bytes at a 16-byte-aligned offset; the buffer holds ${buffer.byteLength} from ${byteOffset}`);
   }
   const views = new Map<string, Float32Array>();
-  let offset = 0;
+  let offset = byteOffset;
   for (const { name, size } of layout(config)) {
-    views.set(name, new Float32Array(buffer, offset * 4, size));
-    offset += size;
+    views.set(name, new Float32Array(buffer, offset, size));
+    offset += 4 * size;
   }
   const get = (name: string) => views.get(name) as Float32Array;
   const layers = Array.from({ length: config.numLayers }, (_, l) => ({

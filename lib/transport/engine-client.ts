@@ -4,11 +4,12 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { CloseOptions, Engine, EngineStats, GenerateOptions } from '../engine/engine.js';
 import { resolveEngineConfig, type EngineConfig, type EngineConfigInput } from '../engine/engine-config.js';
+import { resolveKernels } from '../engine/resolve-kernels.js';
 import { RequestStream, type GenerationStream } from '../engine/generation-stream.js';
 import { resolveSamplingParams, type SamplingParamsInput } from '../engine/sampling-params.js';
 import { validateRequest } from '../engine/validate-request.js';
 import { EngineFailureError, EngineOverloadedError, GenerationError } from '../errors.js';
-import { loadWeights } from '../model/load-model.js';
+import { buildWeights } from '../model/load-model.js';
 import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
 import { TRACING_OFF, type TracingConfig } from '../tracing/tracing-config.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -39,7 +40,8 @@ export function defaultWorkerCount(): number {
 
 /** Starts a pool of engine workers and resolves once every one has built its engine. */
 export async function createEngineClient(options: EngineClientOptions = {}): Promise<EngineClient> {
-  const config = resolveEngineConfig(options);
+  const { config, reason } = await resolveKernels(resolveEngineConfig(options));
+  options.logger?.debug('kernel backend', { kernels: config.kernels, gpujsMode: config.gpujsMode, reason });
   const client = new EngineClient(config, options);
   try {
     await client.ready();
@@ -92,7 +94,8 @@ export class EngineClient implements Engine {
     });
     // the pool reports a thread's death through its task; this only keeps the event from throwing
     this.pool.on('error', (err: unknown) => this.logger.error('engine worker pool error', { error: String(err) }));
-    const weights = loadWeights(config).buffer;
+    if (config.kernels === 'auto') throw new RangeError('resolve the kernel backend (resolveKernels) before starting workers');
+    const weights = buildWeights(config);
     const sizes = channelSizesFor(config.maxModelLen);
     this.replicas = Array.from(
       { length: this.numWorkers },

@@ -2,7 +2,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { EngineConfig } from '../engine/engine-config.js';
 import { createEngineCore } from '../engine/engine-core.js';
 import type { LLMEngine, SequenceOutput } from '../engine/llm-engine.js';
-import { mapWeights } from '../model/weights.js';
+import type { WeightsShare } from '../model/load-model.js';
+import { provideNavigatorGpu } from '../model/kernels/webgpu-setup.js';
 import { ByteWriter } from '../transport/byte-codec.js';
 import {
   NUM_BLOCKS,
@@ -45,7 +46,7 @@ export interface EngineWorkerTask {
   readonly workerIndex: number;
   readonly config: EngineConfig;
   /** The model's weights, built once by the API thread and shared, not copied. */
-  readonly weights: SharedArrayBuffer;
+  readonly weights: WeightsShare;
   readonly channels: ChannelBuffers;
   readonly tracing: TracingConfig;
   readonly logLevel: LogLevel;
@@ -67,7 +68,8 @@ export async function runEngineWorker(task: EngineWorkerTask): Promise<void> {
   const logger = createLogger({ level: task.logLevel, fields: { thread: `engine-worker-${task.workerIndex}` } });
   // loaded only when on: with tracing off the OpenTelemetry SDK never enters this thread
   const tracing = task.tracing.enabled ? new (await import('../tracing/core-tracing.js')).CoreTracing(task.tracing, task.workerIndex, logger) : null;
-  const { llm, kernels } = createEngineCore(mapWeights(task.config.modelConfig, task.weights), task.config, tracing?.onLifecycle);
+  if (task.config.gpujsMode === 'webgpu' && task.config.kernels === 'gpujs') await provideNavigatorGpu();
+  const { llm, kernels } = createEngineCore(task.weights, task.config, tracing?.onLifecycle);
   const store = () => storeStats(control, llm, tracing);
   if (tracing) tracing.onCountsChanged = store; // exports finish between steps, and while idle
 

@@ -5,7 +5,7 @@ import { collect } from '../helpers/collect.js';
 
 const PROMPTS = ['Hi', 'The quick brown fox jumps over the lazy dog', 'a'.repeat(150), 'Once upon a time'];
 
-for (const kernels of ['gpujs', 'reference'] as const) {
+for (const kernels of ['wasm', 'gpujs', 'reference'] as const) {
   describe(`engine on ${kernels} kernels`, () => {
     let engine: Engine;
     before(async () => {

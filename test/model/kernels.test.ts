@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GpuJsKernels } from '../../lib/model/kernels/gpujs.js';
+import { WasmKernels } from '../../lib/model/kernels/wasm.js';
 import type { AttentionBatch, AttentionShape, Kernels } from '../../lib/model/kernels/kernels.js';
 import { ReferenceKernels } from '../../lib/model/kernels/reference.js';
 import { MODEL_PRESETS } from '../../lib/model/model-config.js';
@@ -15,7 +16,8 @@ const random = (n: number, scale = 1) => {
 };
 
 const reference = new ReferenceKernels();
-const backends = [new GpuJsKernels({ mode: 'cpu', maxContextLen: 2048 }), new GpuJsKernels({ mode: 'webasm', maxContextLen: 2048 })];
+const gpujsBackends = [new GpuJsKernels({ mode: 'cpu', maxContextLen: 2048 }), new GpuJsKernels({ mode: 'webasm', maxContextLen: 2048 })];
+const backends: Kernels[] = [new WasmKernels({ maxContextLen: 2048 }), ...gpujsBackends];
 after(() => backends.forEach((b) => b.dispose()));
 
 /** Runs `op` on the reference and on `backend` over fresh copies of `inputs`; compares the outputs. */
@@ -161,9 +163,11 @@ for (const backend of backends) {
       assert.deepEqual([...out], [7, 7, 7, 7]);
     });
 
-    it('ran every kernel on the requested gpu.js backend, with no silent fallback', () => {
-      assert.deepEqual(backend.executedModes(), [backend.options.mode]);
-    });
+    if (backend instanceof GpuJsKernels) {
+      it('ran every kernel on the requested gpu.js backend, with no silent fallback', () => {
+        assert.deepEqual(backend.executedModes(), [backend.options.mode]);
+      });
+    }
   });
 }
 
@@ -189,5 +193,43 @@ describe('gpu.js loop limit', () => {
     } finally {
       truncated.dispose();
     }
+  });
+});
+
+describe('wasm kernels in shared memory', () => {
+  it('compute the same with their own buffers as with arrays from outside', async () => {
+    const k = new WasmKernels({ maxContextLen: 64 });
+    const rows = 13;
+    const cols = 29;
+    const w = random(rows * cols);
+    const xOutside = random(5 * cols);
+    const xInside = k.allocateFloat32(5 * cols);
+    xInside.set(xOutside);
+    const m = k.loadMatrix(w, rows, cols);
+    const a = new Float32Array(5 * rows);
+    const b = k.allocateFloat32(5 * rows);
+    await k.matmul(a, xOutside, m, 5);
+    await k.matmul(b, xInside, m, 5);
+    assert.deepEqual([...b], [...a]);
+    k.dispose();
+  });
+
+  it('read weights in the shared memory where they are, and several engines share one memory', async () => {
+    const first = new WasmKernels({ maxContextLen: 64 });
+    const memory = first.memory;
+    const second = new WasmKernels({ maxContextLen: 64, memory });
+    // weights placed in the memory by one engine serve the other without a copy
+    const w = first.allocateFloat32(4 * 8);
+    w.set(random(32));
+    const m = second.loadMatrix(w, 4, 8);
+    w[0] += 1; // a change to the shared weights shows in the next matmul: they were not copied
+    const x = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : 0));
+    const out = new Float32Array(4);
+    await second.matmul(out, x, m, 1);
+    assert.equal(out[0], w[0]);
+    // each engine's own buffers do not overlap
+    const a = first.allocateFloat32(1000);
+    const b = second.allocateFloat32(1000);
+    assert.ok(a.byteOffset + a.byteLength <= b.byteOffset || b.byteOffset + b.byteLength <= a.byteOffset);
   });
 });

@@ -50,7 +50,7 @@ describe('every lifecycle path ends both spans exactly once', () => {
   let t: TestServer;
   const observer = new RecordingObserver();
   before(async () => {
-    t = await startTracedServer(receiver, { maxNumBatchedTokens: 32, maxNumSeqs: 8, requestTimeoutSeconds: 1.5, enableTestHooks: true, observer });
+    t = await startTracedServer(receiver, { maxNumBatchedTokens: 32, maxNumSeqs: 8, enableTestHooks: true, observer });
   });
   after(() => t.close());
 
@@ -112,19 +112,6 @@ describe('every lifecycle path ends both spans exactly once', () => {
     assertCoreFinished(core[0], 'error');
   });
 
-  it('request timeout: the API span records timeout, the engine request is aborted', async () => {
-    const { req, response } = open(`${t.url}/v1/completions`, { ...LONG, stream: true });
-    const body = await readAll(await response);
-    req.destroy();
-    assert.match(body, /request_timeout/);
-    assert.match(body, /data: \[DONE\]/);
-    const record = observer.requests.find((r) => r.reason === 'timeout');
-    assert.ok(record);
-    const { api, core } = await spansOf(receiver, record.requestId, 1);
-    assertAborted(api, 'timeout');
-    assertCoreFinished(core[0], 'aborted');
-  });
-
   it('worker crash: engine_failure on the API span; the worker ends its core span before it goes', async () => {
     const from = observer.requests.length;
     const { req, response } = open(`${t.url}/v1/completions`, { ...LONG, stream: true });
@@ -167,6 +154,28 @@ describe('every lifecycle path ends both spans exactly once', () => {
     const { api, core } = await spansOf(receiver, record.requestId, 1);
     assertAborted(api, 'server_shutdown');
     assertCoreFinished(core[0], 'aborted');
+  });
+});
+
+describe('request timeout', () => {
+  it('records timeout on the API span and aborts the engine request', async () => {
+    // 50 ms against 1,900 tokens: far past the limit on any machine
+    const observer = new RecordingObserver();
+    const t = await startTracedServer(receiver, { requestTimeoutSeconds: 0.05, observer });
+    try {
+      const { req, response } = open(`${t.url}/v1/completions`, { ...LONG, stream: true });
+      const body = await readAll(await response);
+      req.destroy();
+      assert.match(body, /request_timeout/);
+      assert.match(body, /data: \[DONE\]/);
+      const record = await observer.when('aborted');
+      assert.equal(record.reason, 'timeout');
+      const { api, core } = await spansOf(receiver, record.requestId, 1);
+      assertAborted(api, 'timeout');
+      assertCoreFinished(core[0], 'aborted');
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -5,7 +5,8 @@ import { ReferenceKernels } from './reference.js';
 
 const { GPU } = gpujs;
 
-export type GpuJsMode = 'cpu' | 'webasm';
+/** gpu.js backends used here: its CPU ones, and WebGPU where an adapter exists (kernels then return promises). */
+export type GpuJsMode = 'cpu' | 'webasm' | 'webgpu';
 
 export interface GpuJsKernelOptions {
   readonly mode: GpuJsMode;
@@ -125,7 +126,9 @@ class GpuJsMatrix implements ResidentMatrix {
 const ROW_TILES = [8, 1] as const;
 
 /**
- * Kernels compiled by gpu.js. Weights are kernel constants, which gpu.js keeps resident; passing
+ * Kernels compiled by gpu.js. Every method awaits its kernels: in webgpu mode they answer with
+ * promises (the GPU reads back asynchronously); in the CPU modes the await costs a microtask.
+ * Weights are kernel constants, which gpu.js keeps resident; passing
  * them as arguments would copy them into the backend on every call. Matmuls run one row per
  * call (measured as fast as a batched call, and one shape means one copy of the weights).
  * Residual adds and KV stores are plain copies and
@@ -145,6 +148,14 @@ export class GpuJsKernels implements Kernels {
     this.gpu = new GPU({ mode: options.mode });
   }
 
+  allocateFloat32(length: number): Float32Array {
+    return new Float32Array(length);
+  }
+
+  allocateInt32(length: number): Int32Array {
+    return new Int32Array(length);
+  }
+
   loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix {
     if (w.length !== rows * cols) throw new RangeError(`matrix holds ${w.length} values, expected ${rows}×${cols}`);
     return new GpuJsMatrix(this.build(matmulKernel, [rows], { cols, w }), rows, cols);
@@ -154,26 +165,26 @@ export class GpuJsKernels implements Kernels {
     return createArrayKvCache(numLayers, numSlots, kvDim);
   }
 
-  matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): void {
+  async matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): Promise<void> {
     const { kernel, rows, cols } = w as GpuJsMatrix;
-    for (let t = 0; t < n; t++) out.set(kernel(x.subarray(t * cols, (t + 1) * cols)) as Float32Array, t * rows);
+    for (let t = 0; t < n; t++) out.set((await kernel(x.subarray(t * cols, (t + 1) * cols))) as Float32Array, t * rows);
   }
 
-  rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): void {
-    forEachTile(n, (start, rows) => {
+  async rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): Promise<void> {
+    for (const [start, rows] of tiles(n)) {
       const input = x.subarray(start * dim, (start + rows) * dim);
-      const ss = this.kernel(`ss:${dim}:${rows}`, sumOfSquaresKernel, [rows], { dim })(input) as Float32Array;
+      const ss = (await this.kernel(`ss:${dim}:${rows}`, sumOfSquaresKernel, [rows], { dim })(input)) as Float32Array;
       const scale = this.kernel(`rms:${dim}:${eps}:${rows}`, rmsScaleKernel, [dim, rows], { dim, eps });
-      copyRows(out, start * dim, scale(input, ss, weight));
-    });
+      copyRows(out, start * dim, await scale(input, ss, weight));
+    }
   }
 
-  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): void {
+  async rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): Promise<void> {
     const width = numHeads * headDim;
-    forEachTile(n, (start, rows) => {
+    for (const [start, rows] of tiles(n)) {
       const kernel = this.kernel(`rope:${width}:${headDim}:${theta}:${rows}`, ropeKernel, [width, rows], { width, headDim, theta });
-      copyRows(x, start * width, kernel(x.slice(start * width, (start + rows) * width), positions.subarray(start, start + rows)));
-    });
+      copyRows(x, start * width, await kernel(x.slice(start * width, (start + rows) * width), positions.subarray(start, start + rows)));
+    }
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
@@ -187,11 +198,11 @@ export class GpuJsKernels implements Kernels {
    * and a fixed width of maxContextLen costs every masked-out position its full dot product
    * (the webasm backend computes both sides of a branch in its SIMD lanes).
    */
-  attention(out: Float32Array, q: Float32Array, cache: KvCache, layer: number, batch: AttentionBatch, shape: AttentionShape): void {
+  async attention(out: Float32Array, q: Float32Array, cache: KvCache, layer: number, batch: AttentionBatch, shape: AttentionShape): Promise<void> {
     const { numHeads, numKvHeads, headDim, blockSize, maxBlocksPerSeq } = shape;
     const qDim = numHeads * headDim;
     const kvDim = numKvHeads * headDim;
-    forEachTile(batch.numTokens, (start, rows) => {
+    for (const [start, rows] of tiles(batch.numTokens)) {
       let longest = 0;
       for (let t = start; t < start + rows; t++) longest = Math.max(longest, batch.positions[t] + 1);
       const width = contextWidth(longest, this.options.maxContextLen);
@@ -201,9 +212,9 @@ export class GpuJsKernels implements Kernels {
       const scoresKernel = this.kernel(`${key}:scores`, attentionScoresKernel, [width, rows * numHeads], consts);
       const valuesKernel = this.kernel(`${key}:values`, attentionValuesKernel, [qDim, rows], consts);
       const positions = batch.positions.subarray(start, start + rows);
-      const scores = scoresKernel(q.subarray(start * qDim, (start + rows) * qDim), regions.keys, positions, regions.index);
-      copyRows(out, start * qDim, valuesKernel(scores, regions.values, positions, regions.index));
-    });
+      const scores = await scoresKernel(q.subarray(start * qDim, (start + rows) * qDim), regions.keys, positions, regions.index);
+      copyRows(out, start * qDim, await valuesKernel(scores, regions.values, positions, regions.index));
+    }
   }
 
   /** Copies each distinct sequence of the tile into its own region; rows of one sequence share it. */
@@ -246,22 +257,22 @@ export class GpuJsKernels implements Kernels {
     return buffers;
   }
 
-  siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): void {
-    forEachTile(n, (start, rows) => {
+  async siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): Promise<void> {
+    for (const [start, rows] of tiles(n)) {
       const kernel = this.kernel(`silu:${hidden}:${rows}`, siluMulKernel, [hidden, rows], { hidden });
-      copyRows(out, start * hidden, kernel(gateUp.subarray(start * 2 * hidden, (start + rows) * 2 * hidden)));
-    });
+      copyRows(out, start * hidden, await kernel(gateUp.subarray(start * 2 * hidden, (start + rows) * 2 * hidden)));
+    }
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
     this.plain.addInPlace(x, y, length);
   }
 
-  softmax(out: Float32Array, logits: Float32Array, invTemperature: Float32Array, n: number, vocab: number): void {
-    forEachTile(n, (start, rows) => {
+  async softmax(out: Float32Array, logits: Float32Array, invTemperature: Float32Array, n: number, vocab: number): Promise<void> {
+    for (const [start, rows] of tiles(n)) {
       const kernel = this.kernel(`softmax:${vocab}:${rows}`, softmaxKernel, [vocab, rows], { vocab });
-      copyRows(out, start * vocab, kernel(logits.subarray(start * vocab, (start + rows) * vocab), invTemperature.subarray(start, start + rows)));
-    });
+      copyRows(out, start * vocab, await kernel(logits.subarray(start * vocab, (start + rows) * vocab), invTemperature.subarray(start, start + rows)));
+    }
   }
 
   /**
@@ -309,11 +320,14 @@ function contextWidth(longest: number, max: number): number {
   return Math.min(width, Math.max(max, longest));
 }
 
-function forEachTile(n: number, body: (start: number, rows: number) => void): void {
+/** [start, rows] of each tile covering n rows: tiles of 8, then of 1. */
+function tiles(n: number): [number, number][] {
+  const out: [number, number][] = [];
   let start = 0;
   for (const size of ROW_TILES) {
-    for (; n - start >= size; start += size) body(start, size);
+    for (; n - start >= size; start += size) out.push([start, size]);
   }
+  return out;
 }
 
 /** Copies a kernel's 2D result (one typed array per row) into `out` from `offset` on. */

@@ -41,6 +41,13 @@ export interface AttentionShape {
 export interface Kernels {
   readonly name: string;
 
+  /**
+   * Buffers the kernels will read and write, allocated once by the model: a backend may place
+   * them in its own memory, where its kernels reach them without copying.
+   */
+  allocateFloat32(length: number): Float32Array;
+  allocateInt32(length: number): Int32Array;
+
   /** Makes w [rows, cols] resident so that later matmuls do not copy it. */
   loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix;
 

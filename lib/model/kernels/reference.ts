@@ -15,6 +15,14 @@ class ReferenceMatrix implements ResidentMatrix {
 export class ReferenceKernels implements Kernels {
   readonly name = 'reference';
 
+  allocateFloat32(length: number): Float32Array {
+    return new Float32Array(length);
+  }
+
+  allocateInt32(length: number): Int32Array {
+    return new Int32Array(length);
+  }
+
   loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix {
     if (w.length !== rows * cols) throw new RangeError(`matrix holds ${w.length} values, expected ${rows}×${cols}`);
     return new ReferenceMatrix(w, rows, cols);
