@@ -64,7 +64,8 @@ export interface RequestObserver {
   begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders): RequestLifecycle;
 }
 
-const NOOP_LIFECYCLE: RequestLifecycle = {
+/** A lifecycle that records nothing: an untraced request, an observer that is off. */
+export const NOOP_LIFECYCLE: RequestLifecycle = {
   described() {},
   traceFor: () => undefined,
   handedOff() {},

@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AbortReason, GenerationRoutePath, RequestInfo, RequestLifecycle, RequestObserver, RequestOutcome } from '../api/request-lifecycle.js';
+import { NOOP_LIFECYCLE, type AbortReason, type GenerationRoutePath, type RequestInfo, type RequestLifecycle, type RequestObserver, type RequestOutcome } from '../api/request-lifecycle.js';
 import type { TraceCarrier } from '../engine/trace-options.js';
 import type { Logger } from '../util/logger.js';
 import { extractClientContext, injectCarrier } from './carrier.js';
@@ -9,16 +9,7 @@ import { threadTracing, type ThreadTracing } from './thread-tracing.js';
 import type { TracingConfig } from './tracing-config.js';
 
 /** An untraced request: no span and no per-request state on any thread. */
-const UNTRACED: RequestLifecycle = {
-  described() {},
-  traceFor: () => undefined,
-  handedOff() {},
-  firstResponse() {},
-  choiceEvent() {},
-  departed() {},
-  aborted() {},
-  logFields: () => ({}),
-};
+const UNTRACED = NOOP_LIFECYCLE;
 
 function monotonic(ns: bigint = process.hrtime.bigint()): Attributes {
   return { [ATTR.eventTsMonotonic]: Number(ns) / 1e9, [ATTR.eventTsMonotonicNs]: Number(ns) };

@@ -1,0 +1,102 @@
+import { dot } from './simd';
+
+/* The kernels that touch each value once or a few times: norms, rotations, activations, copies. */
+
+/** out[n, dim] = x / √(mean(x²) + eps) · weight[dim] */
+export function rmsNorm(out: usize, x: usize, weight: usize, n: i32, dim: i32, eps: f32): void {
+  const vecDim = dim & ~3;
+  for (let t: i32 = 0; t < n; t++) {
+    const xr = x + ((<usize>t * <usize>dim) << 2);
+    const or = out + ((<usize>t * <usize>dim) << 2);
+    const scale = f32(1) / Mathf.sqrt(dot(xr, xr, dim) / f32(dim) + eps);
+    const s = f32x4.splat(scale);
+    for (let i: i32 = 0; i < vecDim; i += 4) {
+      const off = <usize>i << 2;
+      v128.store(or + off, f32x4.mul(f32x4.mul(v128.load(xr + off), s), v128.load(weight + off)));
+    }
+    for (let i: i32 = vecDim; i < dim; i++) {
+      const off = <usize>i << 2;
+      store<f32>(or + off, load<f32>(xr + off) * scale * load<f32>(weight + off));
+    }
+  }
+}
+
+/**
+ * Rotary embedding in place on x[n, numHeads · headDim], pairing (i, i + headDim/2). `table`
+ * holds cos and sin of position · θ^(−2i/headDim), [maxPosition, headDim/2, 2].
+ */
+export function rope(x: usize, positions: usize, n: i32, numHeads: i32, headDim: i32, table: usize): void {
+  const half = headDim >> 1;
+  for (let t: i32 = 0; t < n; t++) {
+    const row = table + ((<usize>load<i32>(positions + (<usize>t << 2)) * <usize>half * 2) << 2);
+    for (let h: i32 = 0; h < numHeads; h++) {
+      const base = x + ((<usize>(t * numHeads + h) * <usize>headDim) << 2);
+      for (let i: i32 = 0; i < half; i++) {
+        const cos = load<f32>(row + (<usize>(2 * i) << 2));
+        const sin = load<f32>(row + (<usize>(2 * i + 1) << 2));
+        const pa = base + (<usize>i << 2);
+        const pb = base + (<usize>(i + half) << 2);
+        const a = load<f32>(pa);
+        const b = load<f32>(pb);
+        store<f32>(pa, a * cos - b * sin);
+        store<f32>(pb, b * cos + a * sin);
+      }
+    }
+  }
+}
+
+/** keys[slot] = k[t], values[slot] = v[t] for slot = slotMapping[t]; rows of kvDim floats. */
+export function storeKv(keys: usize, values: usize, k: usize, v: usize, slotMapping: usize, n: i32, kvDim: i32): void {
+  const rowBytes = <usize>kvDim << 2;
+  for (let t: i32 = 0; t < n; t++) {
+    const slot = <usize>load<i32>(slotMapping + (<usize>t << 2));
+    memory.copy(keys + slot * rowBytes, k + <usize>t * rowBytes, rowBytes);
+    memory.copy(values + slot * rowBytes, v + <usize>t * rowBytes, rowBytes);
+  }
+}
+
+/** out[n, hidden] = silu(gateUp[:, :hidden]) · gateUp[:, hidden:] */
+export function siluMul(out: usize, gateUp: usize, n: i32, hidden: i32): void {
+  for (let t: i32 = 0; t < n; t++) {
+    const g = gateUp + ((<usize>t * <usize>hidden * 2) << 2);
+    const u = g + (<usize>hidden << 2);
+    const o = out + ((<usize>t * <usize>hidden) << 2);
+    for (let i: i32 = 0; i < hidden; i++) {
+      const off = <usize>i << 2;
+      const gv = load<f32>(g + off);
+      store<f32>(o + off, (gv / (f32(1) + Mathf.exp(-gv))) * load<f32>(u + off));
+    }
+  }
+}
+
+/** x[length] += y[length] */
+export function addInPlace(x: usize, y: usize, length: i32): void {
+  const vecLen = length & ~3;
+  for (let i: i32 = 0; i < vecLen; i += 4) {
+    const off = <usize>i << 2;
+    v128.store(x + off, f32x4.add(v128.load(x + off), v128.load(y + off)));
+  }
+  for (let i: i32 = vecLen; i < length; i++) {
+    const off = <usize>i << 2;
+    store<f32>(x + off, load<f32>(x + off) + load<f32>(y + off));
+  }
+}
+
+/** out[n, vocab] = softmax(logits[n, vocab] · invTemperature[row]) */
+export function softmax(out: usize, logits: usize, invTemperature: usize, n: i32, vocab: i32): void {
+  for (let t: i32 = 0; t < n; t++) {
+    const k = load<f32>(invTemperature + (<usize>t << 2));
+    const l = logits + ((<usize>t * <usize>vocab) << 2);
+    const o = out + ((<usize>t * <usize>vocab) << 2);
+    let max = -Infinity as f32;
+    for (let i: i32 = 0; i < vocab; i++) max = Mathf.max(max, load<f32>(l + (<usize>i << 2)) * k);
+    let sum: f32 = 0;
+    for (let i: i32 = 0; i < vocab; i++) {
+      const e = Mathf.exp(load<f32>(l + (<usize>i << 2)) * k - max);
+      store<f32>(o + (<usize>i << 2), e);
+      sum += e;
+    }
+    const inv = f32(1) / sum;
+    for (let i: i32 = 0; i < vocab; i++) store<f32>(o + (<usize>i << 2), load<f32>(o + (<usize>i << 2)) * inv);
+  }
+}
