@@ -86,7 +86,7 @@ describe('every lifecycle path ends both spans exactly once', () => {
       const streaming = when !== 'while a non-streaming request generates';
       // a long prompt at 32 tokens a step keeps the first token dozens of steps away
       const prompt = when === 'before the first token' ? 'p'.repeat(1500) : 'short';
-      const { req, response } = open(`${t.url}/v1/completions`, { ...LONG, prompt, max_tokens: 400, stream: streaming });
+      const { req, response } = open(`${t.url}/v1/completions`, { ...LONG, prompt, max_tokens: 1900 - prompt.length, stream: streaming });
       if (when === 'before the first token') await observer.when('handedOff', from);
       else if (streaming) await firstData(await response);
       else await observer.when('firstResponse', from);
