@@ -5,7 +5,7 @@ import type { TraceCarrier } from '../engine/trace-options.js';
 import type { Logger } from '../util/logger.js';
 import { extractClientContext, injectCarrier } from './carrier.js';
 import { API_EVENT, ATTR, SCOPE, SPAN } from './names.js';
-import { threadTracing, type ThreadTracing } from './thread-tracing.js';
+import { SpanTracker } from './span-tracker.js';
 import type { TracingConfig } from './tracing-config.js';
 
 /** An untraced request: no span and no per-request state on any thread. */
@@ -21,70 +21,44 @@ function monotonic(ns: bigint = process.hrtime.bigint()): Attributes {
  * here, once: a client's sampled flag is obeyed either way, otherwise the sample rate decides.
  * Tracing failures are logged once per cause and counted; they never reach the request.
  */
-export class ApiTracing implements RequestObserver {
-  /** Spans begun and not yet ended, by request id: empty whenever the server is idle. */
-  private readonly open = new Map<string, ApiSpanLifecycle>();
-  private errors = 0;
-
+export class ApiTracing extends SpanTracker<string, ApiSpanLifecycle> implements RequestObserver {
   constructor(
-    private readonly config: TracingConfig,
-    private readonly logger: Logger,
+    config: TracingConfig,
+    logger: Logger,
     private readonly random: () => number = Math.random,
-  ) {}
-
-  get numOpenSpans(): number {
-    return this.open.size;
+  ) {
+    super(config, logger, 'api');
   }
-
-  get numErrors(): number {
-    return this.errors;
-  }
-
-  /** Span counts of this thread's exporter (zero until the first span). */
-  get tracing(): ThreadTracing | null {
-    return this.provider;
-  }
-
-  private provider: ThreadTracing | null = null;
 
   begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders): RequestLifecycle {
     try {
       const client = extractClientContext(headers);
-      if (client === null && headers.traceparent !== undefined) this.fault('traceparent', 'ignoring a malformed traceparent header');
+      if (client === null && headers.traceparent !== undefined) this.failed('traceparent', 'ignoring a malformed traceparent header');
       const sampled = client ? client.sampled : this.random() < this.config.sampleRate;
       if (!sampled) return UNTRACED;
-      this.provider ??= threadTracing(this.config, { name: 'api' }, this.logger);
-      const span = this.provider.tracer(SCOPE.api).startSpan(
+      const span = this.tracer(SCOPE.api).startSpan(
         SPAN.request,
         { kind: SpanKind.SERVER, attributes: { [ATTR.requestId]: requestId, [ATTR.httpRoute]: route, [ATTR.operationName]: operation } },
         client?.context ?? ROOT_CONTEXT,
       );
       span.addEvent(API_EVENT.arrived, monotonic());
-      const lifecycle = new ApiSpanLifecycle(span, injectCarrier(span), () => this.open.delete(requestId), (cause, err) => this.fault(cause, err));
+      const lifecycle = new ApiSpanLifecycle(span, injectCarrier(span), () => this.open.delete(requestId), (cause, err) => this.failed(cause, err));
       this.open.set(requestId, lifecycle);
       return lifecycle;
     } catch (err) {
-      this.fault('begin', err);
+      this.failed('begin', err);
       return UNTRACED;
     }
-  }
-
-  /** Exports every finished span now (bounded by the shutdown timeout). */
-  async flush(): Promise<void> {
-    await this.provider?.flush();
   }
 
   /** Ends every span still open (their requests are being cut short), then flushes the exporter. */
   async shutdown(): Promise<void> {
     for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null);
-    const provider = this.provider;
-    this.provider = null;
-    await provider?.release();
+    await this.releaseProvider();
   }
 
-  private fault(cause: string, err: unknown): void {
-    this.errors++;
-    this.logger.warnOnce(`tracing:${cause}`, 'journey tracing failed; the request goes on untraced from here', { cause, error: String(err) });
+  private failed(cause: string, err: unknown): void {
+    this.fault(cause, err, 'journey tracing failed; the request goes on untraced from here');
   }
 }
 

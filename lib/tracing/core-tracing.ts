@@ -3,7 +3,7 @@ import type { LifecycleEvent } from '../engine/lifecycle.js';
 import type { Logger } from '../util/logger.js';
 import { contextFromCarrier } from './carrier.js';
 import { ATTR, CORE_EVENT_PREFIX, SCOPE, SPAN } from './names.js';
-import { threadTracing, type ThreadTracing } from './thread-tracing.js';
+import { SpanTracker } from './span-tracker.js';
 import type { TracingConfig } from './tracing-config.js';
 
 /**
@@ -11,31 +11,16 @@ import type { TracingConfig } from './tracing-config.js';
  * the API span named by the carrier its record brought, with a journey.* event for every
  * lifecycle event. A sequence the API thread did not sample leaves no state here.
  */
-export class CoreTracing {
-  /** Open spans by sequence id; every span leaves this map when its FINISHED event arrives. */
-  private readonly open = new Map<number, Span>();
-  private provider: ThreadTracing | null = null;
-  private errors = 0;
-
+export class CoreTracing extends SpanTracker<number, Span> {
   /** Set by the worker loop: publishes this worker's tracing numbers where the API thread reads them. */
   onCountsChanged: () => void = () => {};
 
-  constructor(
-    private readonly config: TracingConfig,
-    private readonly workerIndex: number,
-    private readonly logger: Logger,
-  ) {}
-
-  get numOpenSpans(): number {
-    return this.open.size;
+  constructor(config: TracingConfig, workerIndex: number, logger: Logger) {
+    super(config, logger, `engine-worker-${workerIndex}`, workerIndex);
   }
 
-  get numErrors(): number {
-    return this.errors;
-  }
-
-  get tracing(): ThreadTracing | null {
-    return this.provider;
+  protected override countsChanged(): void {
+    this.onCountsChanged();
   }
 
   readonly onLifecycle = (event: LifecycleEvent): void => {
@@ -50,23 +35,15 @@ export class CoreTracing {
         if (event.type === 'FINISHED') span.end();
       }
     } catch (err) {
-      this.errors++;
-      this.logger.warnOnce(`core-tracing:${String(err)}`, 'journey tracing failed in an engine worker; generation is not affected', { error: String(err) });
+      this.fault(String(err), err, 'journey tracing failed in an engine worker; generation is not affected');
     }
   };
-
-  /** Exports every finished span now (bounded by the shutdown timeout). */
-  async flush(): Promise<void> {
-    await this.provider?.flush();
-  }
 
   /** Ends spans still open (their worker is stopping), then flushes the exporter. */
   async shutdown(): Promise<void> {
     for (const span of this.open.values()) span.end();
     this.open.clear();
-    const provider = this.provider;
-    this.provider = null;
-    await provider?.release();
+    await this.releaseProvider();
   }
 
   private start(event: LifecycleEvent): void {
@@ -74,14 +51,9 @@ export class CoreTracing {
     if (!trace?.sampled) return;
     const parent = contextFromCarrier(trace.carrier);
     if (!parent) this.logger.warnOnce('core-tracing:carrier', 'a traced request arrived without a valid carrier; its core span starts a new trace');
-    this.provider ??= threadTracing(
-      this.config,
-      { name: `engine-worker-${this.workerIndex}`, workerIndex: this.workerIndex, onCountsChanged: () => this.onCountsChanged() },
-      this.logger,
-    );
     const attributes: Attributes = { [ATTR.requestId]: event.requestId };
     if (trace.choiceIndex !== undefined) attributes[ATTR.choiceIndex] = trace.choiceIndex;
-    const span = this.provider.tracer(SCOPE.core).startSpan(SPAN.core, { kind: SpanKind.INTERNAL, attributes }, parent ?? ROOT_CONTEXT);
+    const span = this.tracer(SCOPE.core).startSpan(SPAN.core, { kind: SpanKind.INTERNAL, attributes }, parent ?? ROOT_CONTEXT);
     this.open.set(event.seqId, span);
   }
 }
