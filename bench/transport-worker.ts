@@ -1,9 +1,9 @@
 /** The far side of bench/transport.ts: echoes or counts what arrives, by ring or by message. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { waitForChange } from '../lib/transport/channels.js';
-import { HEAD, RingReader, RingWriter, TAIL } from '../lib/transport/ring.js';
+import { HEAD, RingReader, RingWriter } from '../lib/transport/ring.js';
 
-export const STOP = 99;
+const STOP = 99;
 const { mode, a, b, count } = workerData as { mode: string; a?: SharedArrayBuffer; b?: SharedArrayBuffer; count?: number };
 
 if (mode === 'ring-echo' || mode === 'ring-sink') {
@@ -25,7 +25,6 @@ if (mode === 'ring-echo' || mode === 'ring-sink') {
     }
     if (!stop) await waitForChange(reader.header, HEAD, seen, true);
   }
-  void TAIL;
 } else if (mode === 'post-echo') {
   parentPort?.on('message', (m: unknown) => (m === 'stop' ? parentPort?.close() : parentPort?.postMessage(m)));
 } else if (mode === 'post-sink') {

@@ -44,13 +44,12 @@ export function choiceParams(params: SamplingParamsInput, choice: number): Sampl
 export class ChoiceStreams {
   private readonly cancelAll = new AbortController();
   private readonly streams: { index: number; stream: GenerationStream }[] = [];
-  /** When the first engine request was committed to its queue (monotonic ns). */
-  readonly committedNs: bigint = 0n;
+  private firstCommitNs = 0n;
 
   constructor(engine: Engine, specs: readonly ChoiceSpec[], requestId: string, signal: AbortSignal) {
     const combined = AbortSignal.any([signal, this.cancelAll.signal]);
     const stampCommit = () => {
-      if (this.committedNs === 0n) (this as { committedNs: bigint }).committedNs = process.hrtime.bigint();
+      if (this.firstCommitNs === 0n) this.firstCommitNs = process.hrtime.bigint();
     };
     try {
       for (const spec of specs) {
@@ -61,6 +60,11 @@ export class ChoiceStreams {
       this.cancel();
       throw err;
     }
+  }
+
+  /** When the first engine request was committed to its queue (monotonic ns). */
+  get committedNs(): bigint {
+    return this.firstCommitNs;
   }
 
   /** Cancels every choice still running; their streams end with an AbortError. */

@@ -101,23 +101,23 @@ export class WasmKernels implements Kernels {
 
   matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): void {
     const m = w as WasmMatrix;
-    this.call([out], () => this.fn.matmul(this.out(out, n * m.rows), this.in(x, n * m.cols), m.ptr, n, m.rows, m.cols));
+    this.call(() => this.fn.matmul(this.out(out, n * m.rows), this.in(x, n * m.cols), m.ptr, n, m.rows, m.cols));
   }
 
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): void {
-    this.call([out], () => this.fn.rmsNorm(this.out(out, n * dim), this.in(x, n * dim), this.in(weight, dim), n, dim, eps));
+    this.call(() => this.fn.rmsNorm(this.out(out, n * dim), this.in(x, n * dim), this.in(weight, dim), n, dim, eps));
   }
 
   rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): void {
     const table = this.ropeTable(headDim, theta);
-    this.call([x], () => this.fn.rope(this.inOut(x, n * numHeads * headDim), this.in(positions, n), n, numHeads, headDim, table.byteOffset));
+    this.call(() => this.fn.rope(this.inOut(x, n * numHeads * headDim), this.in(positions, n), n, numHeads, headDim, table.byteOffset));
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
     const d = cache.kvDim;
     const keys = cache.keys[layer];
     const values = cache.values[layer];
-    this.call([keys, values], () =>
+    this.call(() =>
       this.fn.storeKv(this.inOut(keys, keys.length), this.inOut(values, values.length), this.in(k, n * d), this.in(v, n * d), this.in(slotMapping, n), n, d),
     );
   }
@@ -129,7 +129,7 @@ export class WasmKernels implements Kernels {
       if (batch.positions[t] >= this.options.maxContextLen) throw new RangeError(`position ${batch.positions[t]} is beyond the context length ${this.options.maxContextLen}`);
     }
     const width = numHeads * headDim;
-    this.call([out], () =>
+    this.call(() =>
       this.fn.attention(
         this.out(out, n * width),
         this.in(q, n * width),
@@ -150,15 +150,15 @@ export class WasmKernels implements Kernels {
   }
 
   siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): void {
-    this.call([out], () => this.fn.siluMul(this.out(out, n * hidden), this.in(gateUp, n * 2 * hidden), n, hidden));
+    this.call(() => this.fn.siluMul(this.out(out, n * hidden), this.in(gateUp, n * 2 * hidden), n, hidden));
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
-    this.call([x], () => this.fn.addInPlace(this.inOut(x, length), this.in(y, length), length));
+    this.call(() => this.fn.addInPlace(this.inOut(x, length), this.in(y, length), length));
   }
 
   softmax(out: Float32Array, logits: Float32Array, invTemperature: Float32Array, n: number, vocab: number): void {
-    this.call([out], () => this.fn.softmax(this.out(out, n * vocab), this.in(logits, n * vocab), this.in(invTemperature, n), n, vocab));
+    this.call(() => this.fn.softmax(this.out(out, n * vocab), this.in(logits, n * vocab), this.in(invTemperature, n), n, vocab));
   }
 
   dispose(): void {
@@ -188,7 +188,7 @@ export class WasmKernels implements Kernels {
    * the call writes copied back after it. `pending` holds the write-backs of the current call. */
   private pending: { from: number; to: Float32Array; length: number }[] = [];
 
-  private call(_written: ArrayBufferView[], run: () => void): void {
+  private call(run: () => void): void {
     this.staging.used = 0;
     this.pending = [];
     run();
