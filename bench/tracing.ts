@@ -11,13 +11,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import type { RequestObserver } from '../lib/api/request-lifecycle.js';
+import type { RequestObserver } from '../lib/observe/request-observer.js';
 import { lifecycleEvent, type LifecycleEvent } from '../lib/engine/lifecycle.js';
 import { resolveSamplingParams } from '../lib/engine/sampling-params.js';
 import { Sequence } from '../lib/engine/sequence.js';
-import { ApiTracing } from '../lib/tracing/api-tracing.js';
-import { CoreTracing } from '../lib/tracing/core-tracing.js';
-import { resolveTracingConfig } from '../lib/tracing/tracing-config.js';
+import { ApiTracing } from '../lib/observe/tracing/api-tracing.js';
+import { CoreTracing } from '../lib/observe/tracing/core-tracing.js';
+import { resolveTracingConfig } from '../lib/observe/tracing/tracing-config.js';
 import { createLogger } from '../lib/util/logger.js';
 import { machine, round } from './bench-util.js';
 
@@ -71,11 +71,11 @@ const params = resolveSamplingParams({ maxTokens: 64 });
 const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: '' };
 
 /** The worker's side of one request: its lifecycle events, built only when something listens. */
-function coreRequest(onLifecycle: ((e: LifecycleEvent) => void) | null, sampled: boolean, i: number): void {
+function coreRequest(onLifecycle: ((e: LifecycleEvent) => void) | null, traced: boolean, i: number): void {
   if (!onLifecycle) return; // tracing off: the engine builds no events
   const seq = new Sequence(i, `chatcmpl-${i}`, [1, 2, 3, 4], params, 4096, i);
   const emit = (type: LifecycleEvent['type'], extra: Partial<LifecycleEvent> = {}) => onLifecycle({ ...lifecycleEvent(type, seq, i, process.hrtime.bigint()), ...extra });
-  emit('QUEUED', { trace: { carrier, sampled, choiceIndex: 0 } });
+  emit('QUEUED', traced ? { trace: { carrier, choiceIndex: 0 } } : {});
   emit('SCHEDULED', { scheduleKind: 'FIRST' });
   seq.tokenIds.push(5);
   emit('FIRST_TOKEN');

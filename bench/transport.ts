@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { resolveSamplingParams } from '../lib/engine/sampling-params.js';
-import { createEngineClient } from '../lib/transport/engine-client.js';
+import { createEngineClient } from '../lib/pool/engine-client.js';
 import { ByteWriter } from '../lib/transport/byte-codec.js';
 import { waitForChange } from '../lib/transport/channels.js';
 import { encodeAddRequest } from '../lib/transport/records.js';
@@ -32,12 +32,12 @@ const workerUrl = new URL('./transport-worker.js', import.meta.url);
 
 const payload = encodeAddRequest(new ByteWriter(), {
   key: 1,
-  requestId: 'chatcmpl-0123456789abcdef',
-  promptTokenIds: Array.from({ length: 32 }, (_, i) => 65 + i),
-  params: resolveSamplingParams({ temperature: 0.7, maxTokens: 128, seed: 1 }),
-  sampled: true,
-  carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: '' },
-  choiceIndex: 0,
+  request: {
+    requestId: 'chatcmpl-0123456789abcdef',
+    promptTokenIds: Array.from({ length: 32 }, (_, i) => 65 + i),
+    params: resolveSamplingParams({ temperature: 0.7, maxTokens: 128, seed: 1 }),
+    trace: { carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: '' }, choiceIndex: 0 },
+  },
 }).slice();
 
 function percentiles(samplesNs: bigint[]): { p50: number; p99: number } {

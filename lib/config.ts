@@ -4,8 +4,9 @@ import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js'
 import { GPUJS_MODES } from './model/kernels/create-kernels.js';
 import type { GpuJsMode } from './model/kernels/gpujs.js';
 import { isPresetName, MODEL_PRESETS } from './model/model-config.js';
-import { tracesEndpointFrom, type TracingInput } from './tracing/tracing-config.js';
+import { tracesEndpointFrom, type TracingInput } from './observe/tracing/tracing-config.js';
 import { LOG_LEVELS, type LogLevel } from './util/logger.js';
+import { numberProblem, type NumberRule } from './util/number-rule.js';
 
 /** Everything `node lib/server.js` can be told, validated. */
 export interface ServerConfig {
@@ -143,16 +144,18 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
 }
 
 function integer(text: string, flag: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
-  }
-  return value;
+  // digits only: "1e3" and "0x10" are numbers to Number(), not integers a person types
+  return flagNumber(/^\s*\d+\s*$/.test(text) ? text : 'NaN', text, flag, { min, max, integer: true });
 }
 
 function number(text: string, flag: string, min: number, max: number): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${text}"`);
+  return flagNumber(text.trim() === '' ? 'NaN' : text, text, flag, { min, max });
+}
+
+function flagNumber(parsed: string, text: string, flag: string, rule: NumberRule): number {
+  const value = Number(parsed);
+  const problem = numberProblem(value, rule);
+  if (problem !== null) throw new UsageError(`${flag} must be ${rule.integer ? 'an integer' : 'a number'} from ${rule.min} to ${rule.max}, got "${text}"`);
   return value;
 }
 

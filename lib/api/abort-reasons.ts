@@ -1,5 +1,5 @@
 import { EngineFailureError, EngineOverloadedError, GenerationError, InvalidRequestError, JourneyError, RequestTimeoutError } from '../errors.js';
-import type { AbortReason } from './request-lifecycle.js';
+import type { AbortReason } from '../observe/request-observer.js';
 
 /** The client went away before its response was complete. Never sent: there is nobody to send it to. */
 export class ClientDisconnectError extends JourneyError {

@@ -1,9 +1,8 @@
 import type { Engine } from '../engine/engine.js';
 import type { GenerationStream } from '../engine/generation-stream.js';
 import type { SamplingParamsInput } from '../engine/sampling-params.js';
-import type { LifecycleStamps } from '../engine/lifecycle.js';
-import type { FinishReason } from '../engine/sequence.js';
 import type { TraceOptions } from '../engine/trace-options.js';
+import type { ChoiceEvent } from '../observe/request-observer.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { deriveSeed } from '../util/rng.js';
 
@@ -14,17 +13,6 @@ export interface ChoiceSpec {
   readonly promptTokenIds: readonly number[];
   readonly params: SamplingParamsInput;
   readonly trace?: TraceOptions;
-}
-
-export interface ChoiceEvent {
-  readonly index: number;
-  readonly text: string;
-  readonly tokenIds: readonly number[];
-  readonly finishReason: FinishReason | null;
-  /** When the engine produced the tokens (monotonic ns). */
-  readonly tsNs?: bigint;
-  /** On a choice's last event: its engine lifecycle stamps. */
-  readonly stamps?: Readonly<LifecycleStamps>;
 }
 
 /**

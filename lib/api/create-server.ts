@@ -4,13 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Engine } from '../engine/engine.js';
 import { EngineFailureError } from '../errors.js';
-import { ServerMetrics, type ThreadTracingStats } from '../metrics/server-metrics.js';
-import type { ApiTracing } from '../tracing/api-tracing.js';
-import { resolveTracingConfig, type TracingInput } from '../tracing/tracing-config.js';
-import { createEngineClient, EngineClient, type EngineClientOptions } from '../transport/engine-client.js';
+import { resolveEngineConfig } from '../engine/resolve-config.js';
+import { ServerMetrics, type ThreadTracingStats } from '../observe/metrics/server-metrics.js';
+import { combineObservers, type RequestObserver } from '../observe/request-observer.js';
+import type { ApiTracing } from '../observe/tracing/api-tracing.js';
+import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
+import { EngineClient, startEngineClient, type EngineClientOptions } from '../pool/engine-client.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
-import { combineObservers, type RequestObserver } from './request-lifecycle.js';
 import { packageVersion } from './routes/info.js';
 
 export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
@@ -54,10 +56,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Journey
   const logger = options.logger ?? createLogger();
   const tracing = resolveTracingConfig(options.tracing, process.env, packageVersion(), randomUUID());
   // loaded only when on: with tracing off the OpenTelemetry SDK is never imported
-  const apiTracing = tracing.enabled ? new (await import('../tracing/api-tracing.js')).ApiTracing(tracing, logger) : null;
+  const apiTracing = tracing.enabled ? new (await import('../observe/tracing/api-tracing.js')).ApiTracing(tracing, logger) : null;
   const ownsEngine = options.engine === undefined;
-  const engine = options.engine ?? (await createEngineClient({ ...options, tracing, logger }));
+  const engine = options.engine ?? (await startPool(options, tracing, logger));
   return new Server(options, engine, ownsEngine, logger, apiTracing);
+}
+
+async function startPool(options: ServerOptions, tracing: TracingConfig, logger: Logger): Promise<EngineClient> {
+  const { config, reason } = await resolveEngineConfig(options);
+  logger.debug('kernel backend', { kernels: config.kernels, gpujsMode: config.gpujsMode, reason });
+  return startEngineClient(config, { ...options, tracing, logger });
 }
 
 function tracingStats(engine: Engine, api: ApiTracing | null): ThreadTracingStats[] {
@@ -156,12 +164,7 @@ class Server implements JourneyServer {
 
   private async whenIdle(timeoutMs: number): Promise<void> {
     if (this.active === 0 || timeoutMs <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => (this.onIdle = resolve)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    await raceTimeout(new Promise<void>((resolve) => (this.onIdle = resolve)), timeoutMs);
     this.onIdle = null;
   }
 }

@@ -1,4 +1,6 @@
+import { checkParam, SAMPLING_RULES } from '../engine/sampling-params.js';
 import { InvalidRequestError } from '../errors.js';
+import type { NumberRule } from '../util/number-rule.js';
 import type { ChatMessage } from '../tokenizer/chat-template.js';
 
 /** Sampling and output fields shared by /v1/chat/completions and /v1/completions. */
@@ -57,7 +59,7 @@ function generationFields(body: Body, defaultMaxTokens: number | null, maxTokenK
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model must be a non-empty string', 'model');
   let maxTokens = defaultMaxTokens;
   for (const key of maxTokenKeys) {
-    const value = optionalInteger(body[key], key, 1, Number.MAX_SAFE_INTEGER);
+    const value = optional(body[key], key, SAMPLING_RULES.maxTokens);
     if (value !== undefined) {
       maxTokens = value;
       break;
@@ -74,11 +76,11 @@ function generationFields(body: Body, defaultMaxTokens: number | null, maxTokenK
   return {
     model: body.model,
     maxTokens,
-    temperature: optionalNumber(body.temperature, 'temperature', 0, 2),
-    topP: positiveFraction(body.top_p, 'top_p'),
-    topK: optionalInteger(body.top_k, 'top_k', -1, 1 << 20),
-    seed: optionalInteger(body.seed, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-    n: optionalInteger(body.n, 'n', 1, MAX_N) ?? 1,
+    temperature: optional(body.temperature, 'temperature', SAMPLING_RULES.temperature),
+    topP: optional(body.top_p, 'top_p', SAMPLING_RULES.topP),
+    topK: optional(body.top_k, 'top_k', SAMPLING_RULES.topK),
+    seed: optional(body.seed, 'seed', SAMPLING_RULES.seed),
+    n: optional(body.n, 'n', { min: 1, max: MAX_N, integer: true }) ?? 1,
     stop: parseStop(body.stop),
     stream,
     includeUsage,
@@ -89,7 +91,7 @@ function generationFields(body: Body, defaultMaxTokens: number | null, maxTokenK
 /** Fields the server does not implement are refused rather than silently ignored. */
 function rejectUnsupported(body: Body): void {
   for (const key of ['presence_penalty', 'frequency_penalty']) {
-    const v = optionalNumber(body[key], key, -2, 2);
+    const v = optional(body[key], key, { min: -2, max: 2 });
     if (v !== undefined && v !== 0) throw invalid(`${key} is not supported`, key);
   }
   if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false && body.logprobs !== 0) throw invalid('logprobs is not supported', 'logprobs');
@@ -153,24 +155,11 @@ function asObject(v: unknown, param: string | null = null): Body {
   return v as Body;
 }
 
-function optionalNumber(v: unknown, param: string, min: number, max: number): number | undefined {
+/** A field that may be absent (undefined or null); when present it must keep `rule`. */
+function optional(v: unknown, param: string, rule: NumberRule): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`${param} must be a number`, param);
-  if (v < min || v > max) throw invalid(`${param} must be between ${min} and ${max}, got ${v}`, param);
-  return v;
-}
-
-function positiveFraction(v: unknown, param: string): number | undefined {
-  const p = optionalNumber(v, param, 0, 1);
-  if (p === 0) throw invalid(`${param} must be greater than 0`, param);
-  return p;
-}
-
-function optionalInteger(v: unknown, param: string, min: number, max: number): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`${param} must be an integer`, param);
-  if (v < min || v > max) throw invalid(`${param} must be between ${min} and ${max}, got ${v}`, param);
-  return v;
+  checkParam(v, param, rule);
+  return v as number;
 }
 
 function optionalBoolean(v: unknown, param: string): boolean | undefined {

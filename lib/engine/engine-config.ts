@@ -1,19 +1,39 @@
 import { GPUJS_MODES, KERNEL_BACKENDS, type KernelBackendName } from '../model/kernels/create-kernels.js';
 import type { GpuJsMode } from '../model/kernels/gpujs.js';
 import { isPresetName, MODEL_PRESETS, validateModelConfig, type ModelConfig } from '../model/model-config.js';
+import { numberProblem } from '../util/number-rule.js';
 
-/** `auto` picks a concrete backend by the rule in choose-kernels.ts. */
+/** `auto` picks a concrete backend for this machine (see choose-kernels.ts). */
 export type KernelsSetting = KernelBackendName | 'auto';
 export const KERNEL_SETTINGS: readonly KernelsSetting[] = ['auto', ...KERNEL_BACKENDS];
 
-/** Everything an engine replica is built from. Plain data, so it can be sent to a worker. */
-export interface EngineConfig {
+/** What a caller may ask of an engine; every field is optional and checked by resolveEngineConfig. */
+export interface EngineConfigInput {
+  readonly model?: string;
+  readonly kernels?: KernelsSetting;
+  readonly gpujsMode?: GpuJsMode;
+  /** Seeds the dummy weights and the seeds of requests that bring none. */
+  readonly seed?: number;
+  readonly maxNumSeqs?: number;
+  readonly maxNumBatchedTokens?: number;
+  readonly maxModelLen?: number;
+  readonly blockSize?: number;
+  /** Size of the KV cache in tokens; rounded up to whole blocks. */
+  readonly kvCacheTokens?: number;
+  readonly enablePrefixCaching?: boolean;
+  readonly enableChunkedPrefill?: boolean;
+}
+
+/**
+ * Everything an engine replica is built from, resolved: defaults filled in, every field checked,
+ * and the kernel backend chosen for this machine. Only this type reaches an engine. Plain data,
+ * so it can be sent to a worker.
+ */
+export interface ResolvedEngineConfig {
   readonly model: string;
   readonly modelConfig: ModelConfig;
-  /** `auto` until resolveKernels() has chosen; engines are only built from a concrete backend. */
-  readonly kernels: KernelsSetting;
+  readonly kernels: KernelBackendName;
   readonly gpujsMode: GpuJsMode;
-  /** Seeds the dummy weights and the seeds of requests that bring none. */
   readonly seed: number;
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
@@ -23,11 +43,6 @@ export interface EngineConfig {
   readonly enablePrefixCaching: boolean;
   readonly enableChunkedPrefill: boolean;
 }
-
-export type EngineConfigInput = Partial<Omit<EngineConfig, 'modelConfig' | 'numKvBlocks'>> & {
-  /** Size of the KV cache in tokens; rounded up to whole blocks. */
-  readonly kvCacheTokens?: number;
-};
 
 export const ENGINE_DEFAULTS = Object.freeze({
   model: 'dummy',
@@ -42,8 +57,11 @@ export const ENGINE_DEFAULTS = Object.freeze({
   enableChunkedPrefill: true,
 });
 
-/** Fills in defaults and checks every field; throws a RangeError naming the first bad one. */
-export function resolveEngineConfig(input: EngineConfigInput = {}): EngineConfig {
+/**
+ * Fills in defaults and checks every field but the kernel choice, which needs the machine (see
+ * resolveEngineConfig). Throws a RangeError naming the first bad field.
+ */
+export function checkEngineConfig(input: EngineConfigInput): Omit<ResolvedEngineConfig, 'kernels'> & { readonly kernels: KernelsSetting } {
   const model = input.model ?? ENGINE_DEFAULTS.model;
   if (!isPresetName(model)) {
     throw new RangeError(`unknown model "${model}"; built-in models: ${Object.keys(MODEL_PRESETS).join(', ')}`);
@@ -89,8 +107,7 @@ export function resolveEngineConfig(input: EngineConfigInput = {}): EngineConfig
 }
 
 function positiveInt(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
+  const problem = numberProblem(value, { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true });
+  if (problem !== null) throw new RangeError(`${name} ${problem}`);
+  return value as number;
 }

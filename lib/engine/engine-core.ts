@@ -1,14 +1,14 @@
 import { createKernels } from '../model/kernels/create-kernels.js';
 import type { Kernels } from '../model/kernels/kernels.js';
 import { LlamaModel } from '../model/llama.js';
-import { ModelRunner } from '../model/model-runner.js';
-import { attachWeights, type WeightsShare } from '../model/load-model.js';
+import { attachWeights, buildWeights, type WeightsShare } from '../model/load-model.js';
 import { SPECIAL_TOKENS } from '../tokenizer/byte-tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { BlockManager } from './block-manager.js';
-import type { EngineConfig } from './engine-config.js';
+import type { ResolvedEngineConfig } from './engine-config.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { LLMEngine } from './llm-engine.js';
+import { ModelRunner } from './model-runner.js';
 import { Sampler } from './sampler.js';
 import { Scheduler } from './scheduler.js';
 
@@ -17,10 +17,18 @@ export interface EngineCore {
   readonly kernels: Kernels;
 }
 
+/** Builds one engine replica from already-built, shared weights; a worker may build its replica another way. */
+export type EngineCoreBuilder = (share: WeightsShare, config: ResolvedEngineConfig, onLifecycle?: (event: LifecycleEvent) => void) => Promise<EngineCore>;
+
+/** The model's weights, built once where the config's kernel backend reads them in place. */
+export function buildEngineWeights(config: ResolvedEngineConfig): WeightsShare {
+  return buildWeights(config.modelConfig, config.kernels === 'wasm' ? 'wasm-memory' : 'buffer', config.seed);
+}
+
 /** Builds one engine replica (kernels, model, KV cache, scheduler) over already-built, shared weights. */
-export function createEngineCore(share: WeightsShare, config: EngineConfig, onLifecycle?: (event: LifecycleEvent) => void): EngineCore {
-  const weights = attachWeights(config, share);
-  const kernels = createKernels({
+export const createEngineCore: EngineCoreBuilder = async (share, config, onLifecycle) => {
+  const weights = attachWeights(config.modelConfig, share);
+  const kernels = await createKernels({
     backend: config.kernels,
     gpujsMode: config.gpujsMode,
     maxContextLen: config.maxModelLen,
@@ -53,4 +61,4 @@ export function createEngineCore(share: WeightsShare, config: EngineConfig, onLi
     ...(onLifecycle ? { onLifecycle } : {}),
   });
   return { llm, kernels };
-}
+};

@@ -1,11 +1,11 @@
 import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import type { LifecycleStamps } from './lifecycle.js';
-import type { FinishReason } from './sequence.js';
+import type { CancelReason, FinishReason } from './sequence.js';
 import { StopStringMatcher } from './stop-strings.js';
 
 /** How a stream asks its engine to end its request early. */
-export type CancelRequest = (reason: 'abort' | 'stop') => void;
+export type CancelRequest = (reason: CancelReason) => void;
 
 /** One step's worth of a generation, as the caller of generate() sees it. */
 export interface GenerationDelta {

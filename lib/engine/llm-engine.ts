@@ -1,12 +1,13 @@
-import type { ModelRunner } from '../model/model-runner.js';
+import type { ModelRunner } from './model-runner.js';
 import { monotonicNs } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
+import type { EngineOutput } from './engine-output.js';
 import { lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
 import type { Sampler } from './sampler.js';
 import type { SamplingParams } from './sampling-params.js';
 import type { Scheduler } from './scheduler.js';
 import type { TraceOptions } from './trace-options.js';
-import { Sequence, type FinishReason } from './sequence.js';
+import { Sequence, type CancelReason, type FinishReason } from './sequence.js';
 import { validateRequest } from './validate-request.js';
 
 export interface EngineRequest {
@@ -17,20 +18,12 @@ export interface EngineRequest {
   readonly trace?: TraceOptions;
 }
 
-/** What one sequence got out of one step: new tokens, and at the end why it finished. */
-export interface SequenceOutput {
+/** What one sequence got out of one step, with the sequence it belongs to. */
+export interface SequenceOutput extends EngineOutput {
   readonly seqId: number;
   readonly requestId: string;
-  readonly newTokenIds: readonly number[];
-  readonly finishReason: FinishReason | null;
-  /** Set when finishReason is "error". */
-  readonly error?: string;
   readonly numPromptTokens: number;
   readonly numOutputTokens: number;
-  /** Monotonic stamps so far; complete once finishReason is set. */
-  readonly stamps: Readonly<LifecycleStamps>;
-  /** When these tokens were produced (monotonic ns). */
-  readonly tsNs: bigint;
 }
 
 export interface LLMEngineOptions {
@@ -55,11 +48,9 @@ export class LLMEngine {
   private nextSeqId = 1;
   private stepping = false;
   /** Aborts that arrived while a step was in flight; applied when it ends. */
-  private readonly pendingAborts: { seqId: number; reason: 'abort' | 'stop' }[] = [];
+  private readonly pendingAborts: { seqId: number; reason: CancelReason }[] = [];
   /** Outputs produced outside a step (aborts), delivered with the next step's. */
   private outbox: SequenceOutput[] = [];
-  /** Test hook: a failure the next step's forward pass reports. */
-  private injectedFailure: string | null = null;
 
   constructor(
     readonly scheduler: Scheduler,
@@ -92,7 +83,7 @@ export class LLMEngine {
    * Stops a sequence and frees its blocks; its final output comes with the next step. `stop`
    * is for a caller that found a stop string: the sequence finishes as stopped, not aborted.
    */
-  abort(seqId: number, reason: 'abort' | 'stop' = 'abort'): void {
+  abort(seqId: number, reason: CancelReason = 'abort'): void {
     if (!this.tracked.has(seqId)) return;
     if (this.stepping) this.pendingAborts.push({ seqId, reason });
     else this.finish(seqId, reason);
@@ -102,11 +93,6 @@ export class LLMEngine {
   finishAll(reason: FinishReason, error?: string): SequenceOutput[] {
     for (const seqId of [...this.tracked.keys()]) this.finish(seqId, reason, error);
     return this.takeOutbox();
-  }
-
-  /** Test hook: the next step fails as a kernel error would, failing that step's sequences. */
-  failNextStepForTesting(message: string): void {
-    this.injectedFailure = message;
   }
 
   async step(): Promise<SequenceOutput[]> {
@@ -134,11 +120,6 @@ export class LLMEngine {
 
     const sampled = new Map<Sequence, number>();
     try {
-      if (this.injectedFailure !== null) {
-        const message = this.injectedFailure;
-        this.injectedFailure = null;
-        throw new Error(message);
-      }
       const { seqs, logits, probs } = await this.runner.execute(output);
       const vocab = this.options.vocabSize;
       for (let i = 0; i < seqs.length; i++) {
@@ -188,7 +169,7 @@ export class LLMEngine {
       requestId: seq.requestId,
       newTokenIds,
       finishReason: seq.finishReason,
-      ...(error === undefined ? {} : { error }),
+      error: error ?? null,
       numPromptTokens: seq.numPromptTokens,
       numOutputTokens: seq.numOutputTokens,
       stamps: { ...stamps },

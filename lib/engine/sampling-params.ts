@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '../errors.js';
+import { numberProblem, type NumberRule } from '../util/number-rule.js';
 
 /** How one sequence picks its next tokens and when it stops. All fields resolved, none optional. */
 export interface SamplingParams {
@@ -41,19 +42,36 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
 export const MAX_STOP_STRINGS = 16;
 export const MAX_STOP_LENGTH = 256;
 
+/**
+ * The allowed range of every numeric sampling field, wherever it is checked: the HTTP routes and
+ * the engine apply these same rules (OpenAI's limits where OpenAI sets one).
+ */
+export const SAMPLING_RULES = Object.freeze({
+  temperature: { min: 0, max: 2 },
+  topP: { min: 0, max: 1, exclusiveMin: true },
+  /** -1 is the conventional "off" of other servers, accepted as 0. */
+  topK: { min: -1, max: 1 << 20, integer: true },
+  seed: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, integer: true },
+  maxTokens: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true },
+} satisfies Record<string, NumberRule>);
+
+/** Throws InvalidRequestError naming `param` unless `value` keeps `rule`. */
+export function checkParam(value: unknown, param: string, rule: NumberRule): void {
+  const problem = numberProblem(value, rule);
+  if (problem !== null) throw new InvalidRequestError(`${param} ${problem}`, param);
+}
+
 /** Validates `input` field by field; the first bad field throws InvalidRequestError naming it. */
 export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize = Infinity): SamplingParams {
   const p = { ...DEFAULT_SAMPLING_PARAMS, ...dropUndefined(input) };
-  checkNumber(p.temperature, 'temperature', 0, 100);
-  checkNumber(p.topP, 'top_p', 0, 1);
-  if (p.topP === 0) throw new InvalidRequestError('top_p must be in (0, 1]', 'top_p');
-  // -1 is the conventional "off" of other servers; accept it as 0
+  checkParam(p.temperature, 'temperature', SAMPLING_RULES.temperature);
+  checkParam(p.topP, 'top_p', SAMPLING_RULES.topP);
+  checkParam(p.topK, 'top_k', SAMPLING_RULES.topK);
   const topK = p.topK === -1 ? 0 : p.topK;
-  checkInteger(topK, 'top_k', 0, Number.MAX_SAFE_INTEGER);
-  if (p.seed !== null) checkInteger(p.seed, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  if (p.maxTokens !== null) checkInteger(p.maxTokens, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
+  if (p.seed !== null) checkParam(p.seed, 'seed', SAMPLING_RULES.seed);
+  if (p.maxTokens !== null) checkParam(p.maxTokens, 'max_tokens', SAMPLING_RULES.maxTokens);
   if (!Array.isArray(p.stopTokenIds)) throw new InvalidRequestError('stop_token_ids must be an array', 'stop_token_ids');
-  for (const id of p.stopTokenIds) checkInteger(id, 'stop_token_ids', 0, vocabSize - 1);
+  for (const id of p.stopTokenIds) checkParam(id, 'stop_token_ids', { min: 0, max: vocabSize - 1, integer: true });
   if (typeof p.ignoreEos !== 'boolean') throw new InvalidRequestError('ignore_eos must be a boolean', 'ignore_eos');
   if (!Array.isArray(p.stop) || p.stop.length > MAX_STOP_STRINGS) throw new InvalidRequestError(`stop must be an array of at most ${MAX_STOP_STRINGS} strings`, 'stop');
   for (const s of p.stop) {
@@ -68,14 +86,4 @@ function dropUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
-}
-
-function checkNumber(v: unknown, param: string, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidRequestError(`${param} must be a number`, param);
-  if (v < min || v > max) throw new InvalidRequestError(`${param} must be between ${min} and ${max}, got ${v}`, param);
-}
-
-function checkInteger(v: unknown, param: string, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new InvalidRequestError(`${param} must be an integer`, param);
-  if (v < min || v > max) throw new InvalidRequestError(`${param} must be between ${min} and ${max}, got ${v}`, param);
 }

@@ -6,6 +6,9 @@ export type SequenceStatus = 'waiting' | 'running' | 'finished';
 /** Why a sequence left the engine. */
 export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
 
+/** Why a caller ends a sequence early: it stopped listening (`abort`), or found a stop string in the text (`stop`). */
+export type CancelReason = 'abort' | 'stop';
+
 /**
  * One generation stream: its tokens, where its KV lives, and the counters the lifecycle
  * events report. The scheduler and block manager own the mutable fields; everyone else reads.

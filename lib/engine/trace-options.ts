@@ -4,11 +4,13 @@ export interface TraceCarrier {
   readonly tracestate: string;
 }
 
-/** Tracing inputs of one engine request, decided on the API thread (never by a client). */
+/**
+ * Tracing inputs of one engine request that the API thread decided to trace (never a client's
+ * decision). A request that is not traced has none.
+ */
 export interface TraceOptions {
+  /** The API span to parent the core span on; null when it could not be injected. */
   readonly carrier: TraceCarrier | null;
-  /** Whether the engine records a core span for this request. */
-  readonly sampled: boolean;
   /** Choice index, for requests with n > 1 or several prompts. */
   readonly choiceIndex?: number;
 }

@@ -1,6 +1,6 @@
-import type { EngineConfig } from '../engine/engine-config.js';
 import { SPECIAL_TOKENS } from '../tokenizer/byte-tokenizer.js';
 import { createSharedMemory, RESERVED_BYTES } from './kernels/wasm-arena.js';
+import type { ModelConfig } from './model-config.js';
 import { initDummyWeights, mapWeights, weightsByteLength, type ModelWeights } from './weights.js';
 
 /**
@@ -12,17 +12,20 @@ export type WeightsShare =
   | { readonly kind: 'buffer'; readonly buffer: SharedArrayBuffer }
   | { readonly kind: 'wasm-memory'; readonly memory: WebAssembly.Memory; readonly byteOffset: number };
 
-/** Builds the weights a config names, once, where its kernel backend reads them. Built-in models are seeded. */
-export function buildWeights(config: EngineConfig): WeightsShare {
+/** Where weights must live for a backend to read them in place. */
+export type WeightsPlacement = WeightsShare['kind'];
+
+/** Builds a built-in model's seeded weights once, where its kernel backend reads them. */
+export function buildWeights(modelConfig: ModelConfig, placement: WeightsPlacement, seed: number): WeightsShare {
   const share: WeightsShare =
-    config.kernels === 'wasm'
-      ? { kind: 'wasm-memory', memory: createSharedMemory(weightsByteLength(config.modelConfig)), byteOffset: RESERVED_BYTES }
-      : { kind: 'buffer', buffer: new SharedArrayBuffer(weightsByteLength(config.modelConfig)) };
-  initDummyWeights(attachWeights(config, share), config.seed, SPECIAL_TOKENS.eos);
+    placement === 'wasm-memory'
+      ? { kind: 'wasm-memory', memory: createSharedMemory(weightsByteLength(modelConfig)), byteOffset: RESERVED_BYTES }
+      : { kind: 'buffer', buffer: new SharedArrayBuffer(weightsByteLength(modelConfig)) };
+  initDummyWeights(attachWeights(modelConfig, share), seed, SPECIAL_TOKENS.eos);
   return share;
 }
 
 /** Views of shared weights, in this thread. */
-export function attachWeights(config: EngineConfig, share: WeightsShare): ModelWeights {
-  return share.kind === 'buffer' ? mapWeights(config.modelConfig, share.buffer) : mapWeights(config.modelConfig, share.memory.buffer, share.byteOffset);
+export function attachWeights(modelConfig: ModelConfig, share: WeightsShare): ModelWeights {
+  return share.kind === 'buffer' ? mapWeights(modelConfig, share.buffer) : mapWeights(modelConfig, share.memory.buffer, share.byteOffset);
 }

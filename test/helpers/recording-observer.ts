@@ -1,4 +1,4 @@
-import type { AbortReason, RequestLifecycle, RequestObserver } from '../../lib/api/request-lifecycle.js';
+import type { AbortReason, RequestLifecycle, RequestObserver } from '../../lib/observe/request-observer.js';
 
 export interface Recorded {
   readonly route: string;

@@ -3,7 +3,7 @@
  * it, prints what each request ended with, and then simply returns. The process must exit by
  * itself: any handle left open would keep it alive.
  */
-import { createEngineClient } from '../../lib/transport/engine-client.js';
+import { createEngineClient } from '../../lib/pool/engine-client.js';
 
 const client = await createEngineClient({ model: 'dummy-tiny', workers: 2 });
 const outcomes = await Promise.all(

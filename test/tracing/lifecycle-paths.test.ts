@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { EngineClient } from '../../lib/transport/engine-client.js';
+import type { EngineClient } from '../../lib/pool/engine-client.js';
+import { FAULTY_WORKER, injectFault } from '../helpers/faults.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { RecordingObserver } from '../helpers/recording-observer.js';
 import type { TestServer } from '../helpers/server.js';
@@ -50,7 +51,7 @@ describe('every lifecycle path ends both spans exactly once', () => {
   let t: TestServer;
   const observer = new RecordingObserver();
   before(async () => {
-    t = await startTracedServer(receiver, { maxNumBatchedTokens: 32, maxNumSeqs: 8, enableTestHooks: true, observer });
+    t = await startTracedServer(receiver, { maxNumBatchedTokens: 32, maxNumSeqs: 8, workerModule: FAULTY_WORKER, observer });
   });
   after(() => t.close());
 
@@ -103,7 +104,7 @@ describe('every lifecycle path ends both spans exactly once', () => {
   }
 
   it('engine error for one request: generation_error on the API span, error on the core span', async () => {
-    (t.server.engine as EngineClient).crashWorkerForTesting(0, 'fail-step');
+    await injectFault(0, 'fail-step');
     const { status, json, requestId } = await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: 'fail', max_tokens: 3 });
     assert.equal(status, 500);
     assert.equal(json.error.code, 'generation_error');
@@ -117,7 +118,7 @@ describe('every lifecycle path ends both spans exactly once', () => {
     const { req, response } = open(`${t.url}/v1/completions`, { ...LONG, stream: true });
     const res = await response;
     await firstData(res);
-    (t.server.engine as EngineClient).crashWorkerForTesting(0, 'throw');
+    await injectFault(0, 'throw');
     const body = await readAll(res);
     req.destroy();
     assert.match(body, /engine_failure/);

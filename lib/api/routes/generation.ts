@@ -6,10 +6,10 @@ import { applyChatTemplate } from '../../tokenizer/chat-template.js';
 import type { Logger } from '../../util/logger.js';
 import { abortReasonOf, ClientDisconnectError } from '../abort-reasons.js';
 import { errorResponse } from '../api-error.js';
-import { choiceParams, ChoiceStreams, type ChoiceEvent, type ChoiceSpec } from '../choices.js';
+import { choiceParams, ChoiceStreams, type ChoiceSpec } from '../choices.js';
 import { readJsonBody } from '../json-body.js';
 import { parseChatRequest, parseCompletionRequest, type GenerationFields } from '../openai-request.js';
-import type { RequestLifecycle, RequestObserver, RequestOutcome } from '../request-lifecycle.js';
+import type { ChoiceEvent, RequestLifecycle, RequestObserver, RequestOutcome } from '../../observe/request-observer.js';
 import { chatFormat, completionFormat, usageOf, type ChoiceResult, type ResponseFormat } from '../response-format.js';
 import { SseWriter } from '../sse.js';
 

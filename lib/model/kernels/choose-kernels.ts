@@ -1,7 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
-import type { GpuJsMode } from './gpujs.js';
+import type { ModelConfig } from '../model-config.js';
 import type { KernelBackendName } from './create-kernels.js';
-import { hasWebGpuAdapter } from './webgpu-setup.js';
+import { GpuJsKernels, type GpuJsMode } from './gpujs.js';
+import { WasmKernels } from './wasm.js';
+import { hasWebGpuAdapter, provideNavigatorGpu } from './webgpu-setup.js';
 
 export interface KernelChoice {
   readonly backend: KernelBackendName;
@@ -28,16 +30,45 @@ function hasGpuDevice(): boolean {
  *    JavaScript 1.9.
  * 2. Where the machine has a GPU device and gpu.js finds a WebGPU adapter, gpu.js in webgpu mode
  *    is timed against wasm on the model's largest matmul at the engine's batch size, and the
- *    faster one is used (`timeWebGpu` does the timing).
+ *    faster one is used.
  *
  * Without a GPU device no adapter is asked for, so a CPU-only server loads no GPU driver.
  */
-export async function chooseKernels(timeWebGpu: () => Promise<{ wasmMs: number; webgpuMs: number }>): Promise<KernelChoice> {
+export async function chooseKernels(model: ModelConfig, batchRows: number): Promise<KernelChoice> {
   if (!hasGpuDevice()) return { backend: 'wasm', gpujsMode: 'webasm', reason: 'no GPU device: WebAssembly SIMD is the fastest CPU backend' };
   if (!(await hasWebGpuAdapter())) return { backend: 'wasm', gpujsMode: 'webasm', reason: 'a GPU device but no WebGPU adapter: WebAssembly SIMD' };
-  const { wasmMs, webgpuMs } = await timeWebGpu();
+  const { wasmMs, webgpuMs } = await timeLargestMatmul(model, batchRows);
   const times = `${wasmMs.toFixed(2)} ms on wasm, ${webgpuMs.toFixed(2)} ms on gpu.js webgpu per largest matmul`;
   return webgpuMs < wasmMs
     ? { backend: 'gpujs', gpujsMode: 'webgpu', reason: `WebGPU adapter faster: ${times}` }
     : { backend: 'wasm', gpujsMode: 'webasm', reason: `WebGPU adapter slower: ${times}` };
+}
+
+/** Refuses, with the reason, a backend chosen by name that cannot run on this machine. */
+export async function checkKernelsAvailable(backend: KernelBackendName, gpujsMode: GpuJsMode): Promise<void> {
+  if (backend !== 'gpujs' || gpujsMode !== 'webgpu') return;
+  if (!(await provideNavigatorGpu())) throw new RangeError('gpu.js webgpu mode needs the optional "webgpu" package, which could not be loaded here');
+  if (!(await hasWebGpuAdapter())) throw new RangeError('gpu.js webgpu mode needs a WebGPU adapter, and none answered here; use --kernels auto or wasm');
+}
+
+/** Milliseconds per call of the model's largest matmul at `n` rows, on wasm and on gpu.js webgpu. */
+async function timeLargestMatmul(c: ModelConfig, n: number): Promise<{ wasmMs: number; webgpuMs: number }> {
+  const rows = 2 * c.hiddenDim;
+  const cols = c.dim;
+  const w = new Float32Array(rows * cols).fill(0.01);
+  const x = new Float32Array(n * cols).fill(0.5);
+  const out = new Float32Array(n * rows);
+  const time = async (backend: 'wasm' | 'gpujs') => {
+    const kernels = backend === 'wasm' ? new WasmKernels({ maxContextLen: c.maxSeqLen }) : new GpuJsKernels({ mode: 'webgpu', maxContextLen: c.maxSeqLen });
+    try {
+      const m = kernels.loadMatrix(w, rows, cols);
+      await kernels.matmul(out, x, m, n); // compiles and uploads
+      const start = performance.now();
+      for (let i = 0; i < 3; i++) await kernels.matmul(out, x, m, n);
+      return (performance.now() - start) / 3;
+    } finally {
+      kernels.dispose();
+    }
+  };
+  return { wasmMs: await time('wasm'), webgpuMs: await time('gpujs') };
 }

@@ -2,14 +2,15 @@ import { GpuJsKernels, type GpuJsMode } from './gpujs.js';
 import type { Kernels } from './kernels.js';
 import { ReferenceKernels } from './reference.js';
 import { WasmKernels } from './wasm.js';
+import { provideNavigatorGpu } from './webgpu-setup.js';
 
-/** Concrete kernel backends; `auto` (see choose-kernels.ts) resolves to one of these. */
+/** Concrete kernel backends; `auto` (see choose-kernels.ts) resolves to one of these before an engine exists. */
 export const KERNEL_BACKENDS = ['wasm', 'gpujs', 'reference'] as const;
 export type KernelBackendName = (typeof KERNEL_BACKENDS)[number];
 export const GPUJS_MODES: readonly GpuJsMode[] = ['webasm', 'cpu', 'webgpu'];
 
 export interface KernelOptions {
-  readonly backend: KernelBackendName | 'auto';
+  readonly backend: KernelBackendName;
   readonly gpujsMode: GpuJsMode;
   /** Longest context attention must cover (the engine's max model length). */
   readonly maxContextLen: number;
@@ -17,15 +18,15 @@ export interface KernelOptions {
   readonly memory?: WebAssembly.Memory;
 }
 
-export function createKernels(options: KernelOptions): Kernels {
+/** Builds a backend's kernels in the calling thread (for gpu.js webgpu, after giving the thread navigator.gpu). */
+export async function createKernels(options: KernelOptions): Promise<Kernels> {
   switch (options.backend) {
-    case 'auto':
-      throw new RangeError('kernels "auto" must be resolved (resolveKernels) before an engine is built');
     case 'reference':
       return new ReferenceKernels();
     case 'wasm':
       return new WasmKernels({ maxContextLen: options.maxContextLen, ...(options.memory ? { memory: options.memory } : {}) });
     case 'gpujs':
+      if (options.gpujsMode === 'webgpu') await provideNavigatorGpu();
       return new GpuJsKernels({ mode: options.gpujsMode, maxContextLen: options.maxContextLen });
   }
 }

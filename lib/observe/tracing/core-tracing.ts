@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import type { LifecycleEvent } from '../engine/lifecycle.js';
-import type { Logger } from '../util/logger.js';
+import type { LifecycleEvent } from '../../engine/lifecycle.js';
+import type { Logger } from '../../util/logger.js';
 import { contextFromCarrier } from './carrier.js';
 import { ATTR, CORE_EVENT_PREFIX, SCOPE, SPAN } from './names.js';
 import { SpanTracker } from './span-tracker.js';
@@ -48,7 +48,7 @@ export class CoreTracing extends SpanTracker<number, Span> {
 
   private start(event: LifecycleEvent): void {
     const trace = event.trace;
-    if (!trace?.sampled) return;
+    if (!trace) return;
     const parent = contextFromCarrier(trace.carrier);
     if (!parent) this.logger.warnOnce('core-tracing:carrier', 'a traced request arrived without a valid carrier; its core span starts a new trace');
     const attributes: Attributes = { [ATTR.requestId]: event.requestId };

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { createEngine, createEngineClient, type EngineClient } from '../../lib/index.js';
 import { collect } from '../helpers/collect.js';
+import { FAULTY_WORKER, injectFault } from '../helpers/faults.js';
 
 const PROMPTS = ['alpha', 'a somewhat longer prompt than the first', 'x'.repeat(300), 'four'];
 const PARAMS = [
@@ -16,7 +17,7 @@ const PARAMS = [
 describe('engine client (worker pool)', () => {
   let client: EngineClient;
   before(async () => {
-    client = await createEngineClient({ model: 'dummy-tiny', workers: 2, enableTestHooks: true });
+    client = await createEngineClient({ model: 'dummy-tiny', workers: 2, workerModule: FAULTY_WORKER });
   });
   after(() => client.close());
 
@@ -61,7 +62,7 @@ describe('engine client (worker pool)', () => {
       const iterators = streams.map((s) => s[Symbol.asyncIterator]());
       await Promise.all(iterators.map((it) => it.next())); // every request is in flight
       const before = client.workerStats()[0].generation;
-      client.crashWorkerForTesting(0, mode);
+      await injectFault(0, mode);
       const results = await Promise.allSettled(iterators.map(async (it) => ({ tokens: 1 + (await drain(it)) })));
       results.forEach((result, i) => {
         if (streams[i].workerIndex === 0) {

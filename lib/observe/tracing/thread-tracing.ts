@@ -2,7 +2,8 @@ import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '../../util/logger.js';
+import { raceTimeout } from '../../util/race-timeout.js';
 import { RESOURCE_ATTR } from './names.js';
 import { CountingExporter, dropCountingMeterProvider, type SpanCounts } from './span-stats.js';
 import type { TracingConfig } from './tracing-config.js';
@@ -103,14 +104,9 @@ export function threadTracing(config: TracingConfig, thread: ThreadIdentity, log
 
 /** Waits for `work` at most `timeoutMs`; what does not make it in time is dropped, and said so once. */
 async function bounded(work: Promise<void>, timeoutMs: number, logger: Logger, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
   try {
-    const result = await Promise.race([work.then(() => 'done' as const), timedOut]);
-    if (result === 'timeout') logger.warnOnce(`trace-${what}-timeout`, `trace export did not finish within the ${what} timeout; the rest is dropped`, { timeoutMs });
+    if (!(await raceTimeout(work, timeoutMs))) logger.warnOnce(`trace-${what}-timeout`, `trace export did not finish within the ${what} timeout; the rest is dropped`, { timeoutMs });
   } catch (err) {
     logger.warnOnce(`trace-export:${(err as Error).message ?? String(err)}`, `trace export failed at ${what}; what was left is dropped`, { error: String(err) });
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,8 +1,8 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
-import { NOOP_LIFECYCLE, type AbortReason, type GenerationRoutePath, type RequestInfo, type RequestLifecycle, type RequestObserver, type RequestOutcome } from '../api/request-lifecycle.js';
-import type { TraceCarrier } from '../engine/trace-options.js';
-import type { Logger } from '../util/logger.js';
+import { NOOP_LIFECYCLE, type AbortReason, type GenerationRoutePath, type RequestInfo, type RequestLifecycle, type RequestObserver, type RequestOutcome } from '../request-observer.js';
+import type { TraceCarrier } from '../../engine/trace-options.js';
+import type { Logger } from '../../util/logger.js';
 import { extractClientContext, injectCarrier } from './carrier.js';
 import { API_EVENT, ATTR, SCOPE, SPAN } from './names.js';
 import { SpanTracker } from './span-tracker.js';
@@ -87,7 +87,7 @@ class ApiSpanLifecycle implements RequestLifecycle {
   }
 
   traceFor(index: number) {
-    return { carrier: this.carrier, sampled: true, choiceIndex: index };
+    return { carrier: this.carrier, choiceIndex: index };
   }
 
   handedOff(committedNs: bigint): void {

@@ -1,8 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ChoiceEvent } from '../api/choices.js';
-import type { AbortReason, GenerationRoutePath, RequestInfo, RequestLifecycle, RequestObserver, RequestOutcome } from '../api/request-lifecycle.js';
-import type { EngineStats } from '../engine/engine.js';
-import { nsToSeconds } from '../util/clock.js';
+import type { AbortReason, ChoiceEvent, GenerationRoutePath, RequestInfo, RequestLifecycle, RequestObserver, RequestOutcome } from '../request-observer.js';
+import type { EngineStats } from '../../engine/engine.js';
+import { nsToSeconds } from '../../util/clock.js';
 
 /** Tracing numbers of one thread, for the journey_tracing_* metrics. */
 export interface ThreadTracingStats {

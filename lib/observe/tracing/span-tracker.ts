@@ -1,5 +1,5 @@
 import type { Tracer } from '@opentelemetry/api';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '../../util/logger.js';
 import { threadTracing, type ThreadTracing } from './thread-tracing.js';
 import type { TracingConfig } from './tracing-config.js';
 

@@ -1,8 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { LifecycleStamps } from '../engine/lifecycle.js';
 import type { FinishReason } from '../engine/sequence.js';
 import type { TraceOptions } from '../engine/trace-options.js';
 import type { LogFields } from '../util/logger.js';
-import type { ChoiceEvent } from './choices.js';
+
+/** One delta of one choice of a request, as the route receives it from the engine. */
+export interface ChoiceEvent {
+  readonly index: number;
+  readonly text: string;
+  readonly tokenIds: readonly number[];
+  readonly finishReason: FinishReason | null;
+  /** When the engine produced the tokens (monotonic ns). */
+  readonly tsNs?: bigint;
+  /** On a choice's last event: its engine lifecycle stamps. */
+  readonly stamps?: Readonly<LifecycleStamps>;
+}
 
 /** Why a request ended without success; the `reason` of the tracing contract's api.ABORTED. */
 export type AbortReason =

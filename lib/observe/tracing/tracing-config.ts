@@ -1,3 +1,8 @@
+import { numberProblem } from '../../util/number-rule.js';
+
+/** A sample rate is a fraction of requests. */
+export const SAMPLE_RATE_RULE = Object.freeze({ min: 0, max: 1 });
+
 /** How journey tracing is set up; plain data, handed to every engine worker. */
 export interface TracingConfig {
   readonly enabled: boolean;
@@ -53,7 +58,8 @@ export function resolveTracingConfig(input: TracingInput = {}, env: NodeJS.Proce
   const enabled = input.enabled === true;
   const endpoint = tracesEndpointFrom(input.endpoint, env);
   const sampleRate = input.sampleRate ?? 1;
-  if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`the journey tracing sample rate must be between 0 and 1, got ${sampleRate}`);
+  const problem = numberProblem(sampleRate, SAMPLE_RATE_RULE);
+  if (problem !== null) throw new RangeError(`the journey tracing sample rate ${problem}`);
   if (enabled && endpoint === null) {
     throw new RangeError('journey tracing is enabled but no OTLP endpoint is set: pass --otlp-traces-endpoint (or set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)');
   }

@@ -1,55 +1,26 @@
-import type { RequestStream } from '../engine/generation-stream.js';
+import type { OutputSink } from '../engine/engine-backend.js';
+import type { CancelReason } from '../engine/sequence.js';
 import { EngineFailureError } from '../errors.js';
-import { ByteWriter } from './byte-codec.js';
-import {
-  createChannelBuffers,
-  NUM_BLOCKS,
-  NUM_FREE_BLOCKS,
-  NUM_PREEMPTIONS,
-  NUM_RUNNING,
-  NUM_WAITING,
-  OPEN_CORE_SPANS,
-  READY,
-  SHUTDOWN,
-  SPANS_DROPPED,
-  SPANS_EXPORTED,
-  SPANS_FAILED,
-  STEP,
-  TRACING_ERRORS,
-  waitForChange,
-  type ChannelBuffers,
-  type ChannelSizes,
-} from './channels.js';
-import { ABORT_REQUEST, encodeAbort, type AbortReason } from './records.js';
-import { HEAD, RingReader, RingWriter } from './ring.js';
+import { ByteWriter } from '../transport/byte-codec.js';
+import { createChannelBuffers, NUM_PREEMPTIONS, READY, SHUTDOWN, waitForChange, type ChannelBuffers, type ChannelSizes } from '../transport/channels.js';
+import { ABORT_REQUEST, encodeAbort } from '../transport/records.js';
+import { HEAD, RingReader, RingWriter } from '../transport/ring.js';
+import { readWorkerStats, type SharedWorkerStats } from './worker-stats.js';
 
-export interface InFlight {
-  readonly stream: RequestStream;
-  /** Its caller stopped listening; an abort is on its way to the worker. */
-  cancelled: boolean;
-}
-
-export interface WorkerStats {
+export interface WorkerStats extends SharedWorkerStats {
   readonly index: number;
   readonly ready: boolean;
   /** How many times this worker has been replaced. */
   readonly generation: number;
   readonly numInFlight: number;
-  readonly numRunning: number;
-  readonly numWaiting: number;
-  readonly numFreeKvBlocks: number;
-  readonly numKvBlocks: number;
-  readonly step: number;
   /** Preemptions over every generation of this worker. */
   readonly numPreemptions: number;
-  /** Journey tracing in this worker (current generation): open spans, spans exported, dropped, failed. */
-  readonly tracing: { readonly openSpans: number; readonly exported: number; readonly dropped: number; readonly failed: number; readonly errors: number };
 }
 
 /**
- * The API thread's view of one engine worker: its channels, the requests it holds, and whether
- * it is up. A replacement worker gets fresh channels (`renew`), so nothing a dead worker left
- * half-written can reach the new one.
+ * The API thread's view of one engine worker: its channels, the requests it holds (by the key
+ * their records carry), and whether it is up. A replacement worker gets fresh channels (`renew`),
+ * so nothing a dead worker left half-written can reach the new one.
  */
 export class Replica {
   /** Incremented on every replacement; callbacks of an older generation are ignored. */
@@ -58,7 +29,7 @@ export class Replica {
   submit!: RingWriter;
   output!: RingReader;
   control!: Int32Array;
-  readonly inFlight = new Map<number, InFlight>();
+  readonly inFlight = new Map<number, OutputSink>();
   /** True once any generation of this worker finished starting up. */
   wasEverReady = false;
   private running = false;
@@ -67,7 +38,7 @@ export class Replica {
   /** Preemptions of earlier generations, so the total never goes backwards. */
   private preemptionsBefore = 0;
   /** Aborts that found the submit ring full; sent at the next drain. */
-  private pendingAborts: { key: number; reason: AbortReason }[] = [];
+  private pendingAborts: { key: number; reason: CancelReason }[] = [];
   private readonly writer = new ByteWriter();
 
   constructor(
@@ -120,11 +91,11 @@ export class Replica {
   }
 
   failAll(error: Error): void {
-    for (const { stream, cancelled } of this.inFlight.values()) if (!cancelled) stream.fail(error);
+    for (const sink of this.inFlight.values()) sink.fail(error);
     this.inFlight.clear();
   }
 
-  sendAbort(key: number, reason: AbortReason): void {
+  sendAbort(key: number, reason: CancelReason): void {
     this.pendingAborts.push({ key, reason });
     this.flushAborts();
   }
@@ -139,25 +110,14 @@ export class Replica {
   }
 
   stats(): WorkerStats {
-    const c = this.control;
+    const shared = readWorkerStats(this.control);
     return {
+      ...shared,
       index: this.index,
       ready: this.isReady,
       generation: this.generation,
       numInFlight: this.inFlight.size,
-      numRunning: Atomics.load(c, NUM_RUNNING),
-      numWaiting: Atomics.load(c, NUM_WAITING),
-      numFreeKvBlocks: Atomics.load(c, NUM_FREE_BLOCKS),
-      numKvBlocks: Atomics.load(c, NUM_BLOCKS),
-      step: Atomics.load(c, STEP),
-      numPreemptions: this.preemptionsBefore + Atomics.load(c, NUM_PREEMPTIONS),
-      tracing: {
-        openSpans: Atomics.load(c, OPEN_CORE_SPANS),
-        exported: Atomics.load(c, SPANS_EXPORTED),
-        dropped: Atomics.load(c, SPANS_DROPPED),
-        failed: Atomics.load(c, SPANS_FAILED),
-        errors: Atomics.load(c, TRACING_ERRORS),
-      },
+      numPreemptions: this.preemptionsBefore + shared.numPreemptions,
     };
   }
 

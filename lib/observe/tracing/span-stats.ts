@@ -1,7 +1,7 @@
 import { createNoopMeter, type Counter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import type { Logger } from '../util/logger.js';
+import type { Logger } from '../../util/logger.js';
 
 /** What became of a thread's finished spans. */
 export interface SpanCounts {

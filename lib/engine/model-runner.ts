@@ -1,7 +1,7 @@
 import type { SchedulerOutput } from '../engine/scheduler.js';
 import type { Sequence } from '../engine/sequence.js';
-import type { Kernels } from './kernels/kernels.js';
-import type { ForwardBatch, LlamaModel } from './llama.js';
+import type { Kernels } from '../model/kernels/kernels.js';
+import type { ForwardBatch, LlamaModel } from '../model/llama.js';
 
 /** What one step computed: logits (and, for sampling rows, probabilities) per sampling sequence. */
 export interface StepLogits {

@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { TraceCarrier } from '../engine/trace-options.js';
+import type { TraceCarrier } from '../../engine/trace-options.js';
 
 const propagator = new W3CTraceContextPropagator();
 

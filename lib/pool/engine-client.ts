@@ -1,0 +1,87 @@
+import os from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+import { EngineFrontend } from '../engine/engine-frontend.js';
+import type { EngineConfigInput, ResolvedEngineConfig } from '../engine/engine-config.js';
+import { resolveEngineConfig } from '../engine/resolve-config.js';
+import type { TracingConfig } from '../observe/tracing/tracing-config.js';
+import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import type { WorkerStats } from './replica.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface EngineClientOptions extends EngineConfigInput {
+  /** Engine workers, one replica each. Default: one per core but one, and at least one. */
+  readonly workers?: number;
+  /** Requests one worker may hold (running and waiting) before new ones are refused. Default 4 × maxNumSeqs. */
+  readonly maxPendingPerWorker?: number;
+  readonly logger?: Logger;
+  /** Worker heap limits, passed to each worker thread. */
+  readonly resourceLimits?: ResourceLimits;
+  /** Journey tracing in the workers; off unless given. */
+  readonly tracing?: TracingConfig;
+  /**
+   * The module each worker thread runs (default: the package's `workers/engine-worker.js`). A
+   * replacement must export a piscina task that runs `runEngineWorker` on the task it is given,
+   * e.g. to wrap how the engine is built.
+   */
+  readonly workerModule?: URL;
+}
+
+const DEFAULT_WORKER_MODULE = new URL('../../workers/engine-worker.js', import.meta.url);
+
+export function defaultWorkerCount(): number {
+  // the API thread needs a core of its own under load
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+/** The Engine over a pool of worker replicas, plus what only a pool has: its workers. */
+export class EngineClient extends EngineFrontend {
+  constructor(
+    tokenizer: ByteTokenizer,
+    private readonly pool: WorkerPool,
+  ) {
+    super(tokenizer, pool);
+  }
+
+  get numWorkers(): number {
+    return this.pool.numWorkers;
+  }
+
+  /** Resolves when every worker is ready (again, after a replacement). */
+  ready(): Promise<void> {
+    return this.pool.ready();
+  }
+
+  workerStats(): WorkerStats[] {
+    return this.pool.workerStats();
+  }
+}
+
+/** Starts a pool of engine workers and resolves once every one has built its engine. */
+export async function createEngineClient(options: EngineClientOptions = {}): Promise<EngineClient> {
+  const { config, reason } = await resolveEngineConfig(options);
+  options.logger?.debug('kernel backend', { kernels: config.kernels, gpujsMode: config.gpujsMode, reason });
+  return startEngineClient(config, options);
+}
+
+/** Starts the pool for a config that is already resolved; nothing is started if an option is wrong. */
+export async function startEngineClient(config: ResolvedEngineConfig, options: Omit<EngineClientOptions, keyof EngineConfigInput> = {}): Promise<EngineClient> {
+  const numWorkers = options.workers ?? defaultWorkerCount();
+  if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RangeError('workers must be a positive integer');
+  const pool = new WorkerPool(config, {
+    numWorkers,
+    maxPendingPerWorker: options.maxPendingPerWorker ?? 4 * config.maxNumSeqs,
+    logger: options.logger ?? createLogger(),
+    workerModule: options.workerModule ?? DEFAULT_WORKER_MODULE,
+    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
+  const client = new EngineClient(new ByteTokenizer(), pool);
+  try {
+    await pool.ready();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return client;
+}

@@ -1,0 +1,102 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The layering of lib/, lowest first (docs/architecture.md draws it). A file may import files
+ * of its own folder and of any lower layer, never a higher one or another folder of its own
+ * layer. Files at lib/'s root are named by file.
+ */
+export const LAYERS: readonly (readonly string[])[] = [
+  ['errors.ts', 'util'],
+  ['tokenizer'],
+  ['model'],
+  ['engine'],
+  ['transport'],
+  ['observe'],
+  ['pool'],
+  ['api'],
+  ['config.ts'],
+  ['index.ts', 'server.ts'],
+];
+
+export interface ImportEdge {
+  readonly from: string; // path relative to lib/
+  readonly to: string;
+}
+
+/** The unit of layering a lib-relative path belongs to: its top folder, or the file itself at the root. */
+export function unitOf(libPath: string): string {
+  return libPath.split('/')[0];
+}
+
+export function rankOf(unit: string): number {
+  const rank = LAYERS.findIndex((layer) => layer.includes(unit));
+  if (rank < 0) throw new Error(`${unit} is in no layer: add it to LAYERS and to docs/architecture.md`);
+  return rank;
+}
+
+/** Relative import specifiers of a TypeScript source: static, type-only, re-exports and dynamic import(). */
+export function importSpecifiers(source: string): string[] {
+  return [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']+)'/gm)].map((m) => m[1]);
+}
+
+/** Every import edge between files of lib/, from sources given as { lib-relative path: text }. */
+export function importEdges(sources: ReadonlyMap<string, string>): ImportEdge[] {
+  const edges: ImportEdge[] = [];
+  for (const [from, text] of sources) {
+    for (const spec of importSpecifiers(text)) {
+      const to = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\.js$/, '.ts');
+      if (!to.startsWith('..')) edges.push({ from, to });
+    }
+  }
+  return edges;
+}
+
+/** The edges that break the layering, each with why. */
+export function layeringViolations(edges: readonly ImportEdge[]): string[] {
+  const out: string[] = [];
+  for (const { from, to } of edges) {
+    const a = unitOf(from);
+    const b = unitOf(to);
+    if (a === b) continue;
+    const ra = rankOf(a);
+    const rb = rankOf(b);
+    if (rb > ra) out.push(`${from} imports ${to}: ${a} (layer ${ra}) may not import ${b} (layer ${rb}, above it)`);
+    else if (rb === ra) out.push(`${from} imports ${to}: ${a} and ${b} share layer ${ra} and may not import each other`);
+  }
+  return out;
+}
+
+/** Folder-level cycles, as "a → b → a" strings. */
+export function folderCycles(edges: readonly ImportEdge[]): string[] {
+  const graph = new Map<string, Set<string>>();
+  for (const { from, to } of edges) {
+    const a = unitOf(from);
+    const b = unitOf(to);
+    if (a !== b) graph.set(a, (graph.get(a) ?? new Set()).add(b));
+  }
+  const cycles: string[] = [];
+  const visit = (node: string, trail: string[]) => {
+    for (const next of graph.get(node) ?? []) {
+      const at = trail.indexOf(next);
+      if (at >= 0) cycles.push([...trail.slice(at), next].join(' → '));
+      else visit(next, [...trail, next]);
+    }
+  };
+  for (const node of graph.keys()) visit(node, [node]);
+  return cycles;
+}
+
+/** The TypeScript sources under `root`, keyed by path relative to it. */
+export function readSources(root: string): Map<string, string> {
+  const sources = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) sources.set(path.relative(root, full).split(path.sep).join('/'), readFileSync(full, 'utf8'));
+    }
+  };
+  walk(root);
+  return sources;
+}

@@ -1,0 +1,32 @@
+/**
+ * Fault injection for tests. A pool started with `workerModule: FAULTY_WORKER` runs the engine
+ * loop of fault-worker.ts, which listens for faults on a BroadcastChannel; `injectFault` sends one
+ * and resolves once the worker has armed it.
+ *   throw      the worker's loop fails at its next step (its task rejects), as a bug in a step would
+ *   uncaught   an uncaught exception kills the worker thread
+ *   exit       the worker thread exits
+ *   fail-step  the next step's forward pass fails: its sequences fail, the worker lives
+ */
+export type FaultMode = 'throw' | 'uncaught' | 'exit' | 'fail-step';
+
+export type FaultMessage = { readonly kind: 'inject'; readonly id: number; readonly workerIndex: number; readonly mode: FaultMode } | { readonly kind: 'armed'; readonly id: number };
+
+export const FAULT_CHANNEL = 'journey-llm-test-faults';
+export const FAULTY_WORKER = new URL('./fault-worker.js', import.meta.url);
+
+const channel = new BroadcastChannel(FAULT_CHANNEL);
+(channel as unknown as { unref(): void }).unref();
+const armed = new Map<number, () => void>();
+channel.onmessage = (event) => {
+  const message = (event as MessageEvent).data as FaultMessage;
+  if (message.kind === 'armed') armed.get(message.id)?.();
+};
+let nextId = 1;
+
+/** Makes engine worker `workerIndex` of a pool running FAULTY_WORKER fail in the way `mode` names. */
+export function injectFault(workerIndex: number, mode: FaultMode): Promise<void> {
+  const id = nextId++;
+  const done = new Promise<void>((resolve) => armed.set(id, resolve)).finally(() => armed.delete(id));
+  channel.postMessage({ kind: 'inject', id, workerIndex, mode } satisfies FaultMessage);
+  return done;
+}
