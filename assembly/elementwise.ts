@@ -1,4 +1,5 @@
 import { dot } from './simd';
+import { floatToHalf } from './half';
 
 /* The kernels that touch each value once or a few times: norms, rotations, activations, copies. */
 
@@ -22,10 +23,11 @@ export function rmsNorm(out: usize, x: usize, weight: usize, n: i32, dim: i32, e
 }
 
 /**
- * Rotary embedding in place on x[n, numHeads · headDim], pairing (i, i + headDim/2). `table`
- * holds cos and sin of position · θ^(−2i/headDim), [maxPosition, headDim/2, 2].
+ * Rotary embedding in place on x[n, numHeads · headDim]. `table` holds cos and sin of every
+ * (position, pair), [maxPosition, headDim/2, 2]. `neox` 0 rotates adjacent pairs (2i, 2i+1),
+ * 1 rotates (i, i + headDim/2).
  */
-export function rope(x: usize, positions: usize, n: i32, numHeads: i32, headDim: i32, table: usize): void {
+export function rope(x: usize, positions: usize, n: i32, numHeads: i32, headDim: i32, table: usize, neox: i32): void {
   const half = headDim >> 1;
   for (let t: i32 = 0; t < n; t++) {
     const row = table + ((<usize>load<i32>(positions + (<usize>t << 2)) * <usize>half * 2) << 2);
@@ -34,39 +36,41 @@ export function rope(x: usize, positions: usize, n: i32, numHeads: i32, headDim:
       for (let i: i32 = 0; i < half; i++) {
         const cos = load<f32>(row + (<usize>(2 * i) << 2));
         const sin = load<f32>(row + (<usize>(2 * i + 1) << 2));
-        const pa = base + (<usize>i << 2);
-        const pb = base + (<usize>(i + half) << 2);
+        const pa = base + (<usize>(neox != 0 ? i : i << 1) << 2);
+        const pb = pa + (neox != 0 ? <usize>half << 2 : 4);
         const a = load<f32>(pa);
         const b = load<f32>(pb);
         store<f32>(pa, a * cos - b * sin);
-        store<f32>(pb, b * cos + a * sin);
+        store<f32>(pb, a * sin + b * cos);
       }
     }
   }
 }
 
-/** keys[slot] = k[t], values[slot] = v[t] for slot = slotMapping[t]; rows of kvDim floats. */
+/** keys[slot] = f16(k[t]), values[slot] = f16(v[t]) for slot = slotMapping[t]; rows of kvDim values. */
 export function storeKv(keys: usize, values: usize, k: usize, v: usize, slotMapping: usize, n: i32, kvDim: i32): void {
-  const rowBytes = <usize>kvDim << 2;
   for (let t: i32 = 0; t < n; t++) {
-    const slot = <usize>load<i32>(slotMapping + (<usize>t << 2));
-    memory.copy(keys + slot * rowBytes, k + <usize>t * rowBytes, rowBytes);
-    memory.copy(values + slot * rowBytes, v + <usize>t * rowBytes, rowBytes);
+    const slot = <usize>load<i32>(slotMapping + (<usize>t << 2)) * <usize>kvDim;
+    const row = <usize>t * <usize>kvDim;
+    for (let i: i32 = 0; i < kvDim; i++) {
+      store<u16>(keys + ((slot + <usize>i) << 1), floatToHalf(load<f32>(k + ((row + <usize>i) << 2))));
+      store<u16>(values + ((slot + <usize>i) << 1), floatToHalf(load<f32>(v + ((row + <usize>i) << 2))));
+    }
   }
 }
 
-/** out[n, hidden] = silu(gateUp[:, :hidden]) · gateUp[:, hidden:] */
-export function siluMul(out: usize, gateUp: usize, n: i32, hidden: i32): void {
-  for (let t: i32 = 0; t < n; t++) {
-    const g = gateUp + ((<usize>t * <usize>hidden * 2) << 2);
-    const u = g + (<usize>hidden << 2);
-    const o = out + ((<usize>t * <usize>hidden) << 2);
-    for (let i: i32 = 0; i < hidden; i++) {
-      const off = <usize>i << 2;
-      const gv = load<f32>(g + off);
-      store<f32>(o + off, (gv / (f32(1) + Mathf.exp(-gv))) * load<f32>(u + off));
-    }
+/** out[n·hidden] = silu(gate) · up */
+export function siluMul(out: usize, gate: usize, up: usize, count: i32): void {
+  for (let i: i32 = 0; i < count; i++) {
+    const off = <usize>i << 2;
+    const g = load<f32>(gate + off);
+    store<f32>(out + off, (g / (f32(1) + Mathf.exp(-g))) * load<f32>(up + off));
   }
+}
+
+/** x[t] += bias for each of n rows of width values */
+export function addBias(x: usize, bias: usize, n: i32, width: i32): void {
+  for (let t: i32 = 0; t < n; t++) addInPlace(x + ((<usize>t * <usize>width) << 2), bias, width);
 }
 
 /** x[length] += y[length] */

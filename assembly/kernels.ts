@@ -3,9 +3,12 @@
  * AssemblyScript into lib/model/kernels/kernels.wasm. Every argument that names a buffer is a
  * byte offset into the one shared memory the module imports, where the weights live once for
  * every engine worker and each worker keeps its own activations and KV cache. Buffers are
- * row-major f32 (i32 for indices); `n` is the number of rows (tokens). No function allocates.
+ * row-major f32 (i32 for indices, f16 for the KV cache, the file's own types for weights); `n` is
+ * the number of rows (tokens). No function allocates.
  */
 
-export { matmul } from './matmul';
+export { matmulF32, matmulF16, matmulBf16, roundRows } from './matmul';
+export { matmulQ8_0, quantizeQ8_0 } from './matmul-q8';
+export { embed } from './embed';
 export { attention } from './attention';
-export { addInPlace, rmsNorm, rope, siluMul, softmax, storeKv } from './elementwise';
+export { addBias, addInPlace, rmsNorm, rope, siluMul, softmax, storeKv } from './elementwise';

@@ -8,10 +8,10 @@
  */
 import { parseArgs } from 'node:util';
 import { GpuJsKernels } from '../lib/model/kernels/gpujs.js';
-import type { Kernels } from '../lib/model/kernels/kernels.js';
+import { f32Tensor, type Kernels } from '../lib/model/kernels/kernels.js';
 import { ReferenceKernels } from '../lib/model/kernels/reference.js';
 import { WasmKernels } from '../lib/model/kernels/wasm.js';
-import { headDim, isPresetName, MODEL_PRESETS } from '../lib/model/model-config.js';
+import { isPresetName, kvDim, MODEL_PRESETS, qDim } from '../lib/model/model-config.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, round, timePerCall } from './bench-util.js';
 
@@ -27,11 +27,11 @@ const config = MODEL_PRESETS[values.model];
 const batches = values.batches.split(',').map(Number);
 const minMs = Number(values['min-ms']);
 
-const hd = headDim(config);
 const shapes: [string, number, number][] = [
-  ['wqkv', (config.numHeads + 2 * config.numKvHeads) * hd, config.dim],
-  ['wo', config.dim, config.numHeads * hd],
-  ['wGateUp', 2 * config.hiddenDim, config.dim],
+  ['wq', qDim(config), config.dim],
+  ['wk', kvDim(config), config.dim],
+  ['wo', config.dim, qDim(config)],
+  ['wGate', config.hiddenDim, config.dim],
   ['wDown', config.dim, config.hiddenDim],
   ['lmHead', config.vocabSize, config.dim],
 ];
@@ -61,7 +61,7 @@ function plainLoop(out: Float32Array, x: Float32Array, w: Float32Array, n: numbe
 
 const backends: Kernels[] = [
   new WasmKernels({ maxContextLen: config.maxSeqLen }),
-  new ReferenceKernels(),
+  new ReferenceKernels(config.maxSeqLen),
   new GpuJsKernels({ mode: 'cpu', maxContextLen: config.maxSeqLen }),
   new GpuJsKernels({ mode: 'webasm', maxContextLen: config.maxSeqLen }),
 ];
@@ -71,7 +71,7 @@ const { cpus, cpu, node } = machine();
 for (const [name, rows, cols] of shapes) {
   const w = new Float32Array(rows * cols);
   rng.fillUniform(w, 1 / Math.sqrt(cols));
-  const resident = backends.map((b) => b.loadMatrix(w, rows, cols));
+  const resident = backends.map((b) => b.loadMatrix(f32Tensor(w, rows, cols)));
   for (const n of batches) {
     const flop = 2 * rows * cols * n;
     const gflops: Record<string, number> = {};

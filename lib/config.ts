@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ENGINE_DEFAULTS } from './engine/engine-config.js';
+import { defaultServedModelName } from './engine/model-source.js';
 import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js';
 import { GPUJS_MODES } from './model/kernels/create-kernels.js';
 import type { GpuJsMode } from './model/kernels/gpujs.js';
@@ -68,7 +69,8 @@ An OpenAI-compatible LLM inference server.
 Options:
   --host HOST                    address to listen on (default 127.0.0.1)
   --port PORT                    port to listen on (default 8000; 0 picks a free one)
-  --model NAME                   built-in model: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
+  --model NAME|PATH              a GGUF file (llama, qwen2, qwen3; F32, F16, BF16, Q8_0) or a built-in
+                                 model with random weights: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
   --served-model-name NAME       model name clients use (default: the model's)
   --workers N                    engine worker threads (default: one per core but one, at least 1)
   --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
@@ -102,7 +104,9 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
   }
   if (values.help) return 'help';
   const model = values.model;
-  if (!isPresetName(model)) throw new UsageError(`--model: unknown model "${model}"; built-in models: ${Object.keys(MODEL_PRESETS).join(', ')}`);
+  if (!isPresetName(model) && !model.toLowerCase().endsWith('.gguf')) {
+    throw new UsageError(`--model: unknown model "${model}"; give a built-in model (${Object.keys(MODEL_PRESETS).join(', ')}) or the path of a .gguf file`);
+  }
   const kernels = values.kernels as KernelsSetting;
   if (!KERNEL_SETTINGS.includes(kernels)) throw new UsageError(`--kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
   const gpujsMode = values['gpujs-mode'] as GpuJsMode;
@@ -121,7 +125,7 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     host: values.host,
     port: integer(values.port, '--port', 0, 65535),
     model,
-    servedModelName: values['served-model-name'] ?? model,
+    servedModelName: values['served-model-name'] ?? defaultServedModelName(model),
     workers: values.workers === undefined ? undefined : integer(values.workers, '--workers', 1, 256),
     maxNumSeqs: integer(values['max-num-seqs'], '--max-num-seqs', 1, 4096),
     maxNumBatchedTokens: integer(values['max-num-batched-tokens'], '--max-num-batched-tokens', 1, 1 << 20),

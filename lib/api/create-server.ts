@@ -4,12 +4,13 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Engine } from '../engine/engine.js';
 import { EngineFailureError } from '../errors.js';
-import { resolveEngineConfig } from '../engine/resolve-config.js';
+import { defaultServedModelName } from '../engine/model-source.js';
+import { prepareEngine } from '../engine/resolve-config.js';
 import { ServerMetrics, type ThreadTracingStats } from '../observe/metrics/server-metrics.js';
 import { combineObservers, type RequestObserver } from '../observe/request-observer.js';
 import type { ApiTracing } from '../observe/tracing/api-tracing.js';
 import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
-import { EngineClient, startEngineClient, type EngineClientOptions } from '../pool/engine-client.js';
+import { EngineClient, startEngineClient, workerCount, type EngineClientOptions } from '../pool/engine-client.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
@@ -63,9 +64,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Journey
 }
 
 async function startPool(options: ServerOptions, tracing: TracingConfig, logger: Logger): Promise<EngineClient> {
-  const { config, reason } = await resolveEngineConfig(options);
-  logger.debug('kernel backend', { kernels: config.kernels, gpujsMode: config.gpujsMode, reason });
-  return startEngineClient(config, { ...options, tracing, logger });
+  const prepared = await prepareEngine(options, workerCount(options));
+  logger.debug('kernel backend', { kernels: prepared.config.kernels, gpujsMode: prepared.config.gpujsMode, reason: prepared.reason });
+  return startEngineClient(prepared, { ...options, tracing, logger });
 }
 
 function tracingStats(engine: Engine, api: ApiTracing | null): ThreadTracingStats[] {
@@ -95,7 +96,7 @@ class Server implements JourneyServer {
     readonly logger: Logger,
     private readonly apiTracing: ApiTracing | null,
   ) {
-    const servedModelName = options.servedModelName ?? engine.config.model;
+    const servedModelName = options.servedModelName ?? defaultServedModelName(engine.config.model);
     this.metrics = new ServerMetrics({ engineStats: () => engine.stats(), tracingStats: () => tracingStats(engine, apiTracing), servedModelName });
     const observers = [this.metrics, apiTracing, options.observer].filter((o): o is RequestObserver => o !== null && o !== undefined);
     this.app = createApp({

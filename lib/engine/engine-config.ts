@@ -1,7 +1,8 @@
 import { GPUJS_MODES, KERNEL_BACKENDS, type KernelBackendName } from '../model/kernels/create-kernels.js';
 import type { GpuJsMode } from '../model/kernels/gpujs.js';
-import { isPresetName, MODEL_PRESETS, validateModelConfig, type ModelConfig } from '../model/model-config.js';
+import { validateModelConfig, type ModelConfig } from '../model/model-config.js';
 import { numberProblem } from '../util/number-rule.js';
+import type { ModelSource } from './model-source.js';
 
 /** `auto` picks a concrete backend for this machine (see choose-kernels.ts). */
 export type KernelsSetting = KernelBackendName | 'auto';
@@ -9,6 +10,7 @@ export const KERNEL_SETTINGS: readonly KernelsSetting[] = ['auto', ...KERNEL_BAC
 
 /** What a caller may ask of an engine; every field is optional and checked by resolveEngineConfig. */
 export interface EngineConfigInput {
+  /** A built-in model (dummy-tiny, dummy, dummy-large) or the path of a .gguf file. */
   readonly model?: string;
   readonly kernels?: KernelsSetting;
   readonly gpujsMode?: GpuJsMode;
@@ -30,8 +32,13 @@ export interface EngineConfigInput {
  * so it can be sent to a worker.
  */
 export interface ResolvedEngineConfig {
+  /** As the caller named it: a built-in model's name or the GGUF file's path. */
   readonly model: string;
+  /** The GGUF file, absolute; null for a built-in model. */
+  readonly modelPath: string | null;
   readonly modelConfig: ModelConfig;
+  /** Tokens that end a sequence (EOS, end of turn, …) unless it ignores EOS. */
+  readonly endOfGenerationIds: readonly number[];
   readonly kernels: KernelBackendName;
   readonly gpujsMode: GpuJsMode;
   readonly seed: number;
@@ -53,20 +60,22 @@ export const ENGINE_DEFAULTS = Object.freeze({
   maxNumBatchedTokens: 256,
   blockSize: 16,
   kvCacheTokens: 8192,
+  /** A model's own context may run to 128k tokens; without --max-model-len its KV cache is sized for at most this many. */
+  maxDefaultModelLen: 8192,
   enablePrefixCaching: true,
   enableChunkedPrefill: true,
 });
 
 /**
- * Fills in defaults and checks every field but the kernel choice, which needs the machine (see
- * resolveEngineConfig). Throws a RangeError naming the first bad field.
+ * Fills in defaults and checks every field against the model but the kernel choice, which needs
+ * the machine (see resolveEngineConfig). Throws a RangeError naming the first bad field.
  */
-export function checkEngineConfig(input: EngineConfigInput): Omit<ResolvedEngineConfig, 'kernels'> & { readonly kernels: KernelsSetting } {
-  const model = input.model ?? ENGINE_DEFAULTS.model;
-  if (!isPresetName(model)) {
-    throw new RangeError(`unknown model "${model}"; built-in models: ${Object.keys(MODEL_PRESETS).join(', ')}`);
-  }
-  const modelConfig: ModelConfig = MODEL_PRESETS[model];
+export function checkEngineConfig(
+  input: EngineConfigInput,
+  source: ModelSource,
+  endOfGenerationIds: readonly number[],
+): Omit<ResolvedEngineConfig, 'kernels'> & { readonly kernels: KernelsSetting } {
+  const modelConfig = source.modelConfig;
   validateModelConfig(modelConfig);
   const kernels = input.kernels ?? ENGINE_DEFAULTS.kernels;
   if (!KERNEL_SETTINGS.includes(kernels)) throw new RangeError(`kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
@@ -75,7 +84,8 @@ export function checkEngineConfig(input: EngineConfigInput): Omit<ResolvedEngine
 
   const seed = input.seed ?? ENGINE_DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new RangeError('seed must be an integer');
-  const maxModelLen = positiveInt(input.maxModelLen ?? modelConfig.maxSeqLen, 'maxModelLen');
+  const defaultLen = source.kind === 'gguf' ? Math.min(modelConfig.maxSeqLen, ENGINE_DEFAULTS.maxDefaultModelLen) : modelConfig.maxSeqLen;
+  const maxModelLen = positiveInt(input.maxModelLen ?? defaultLen, 'maxModelLen');
   if (maxModelLen > modelConfig.maxSeqLen) {
     throw new RangeError(`maxModelLen ${maxModelLen} exceeds the model's maximum of ${modelConfig.maxSeqLen}`);
   }
@@ -91,8 +101,10 @@ export function checkEngineConfig(input: EngineConfigInput): Omit<ResolvedEngine
   // one sequence of the longest allowed length must always fit, or it could never finish
   if (kvCacheTokens < maxModelLen) throw new RangeError(`kvCacheTokens (${kvCacheTokens}) must be at least maxModelLen (${maxModelLen})`);
   return {
-    model,
+    model: input.model ?? ENGINE_DEFAULTS.model,
+    modelPath: source.kind === 'gguf' ? source.path : null,
     modelConfig,
+    endOfGenerationIds,
     kernels,
     gpujsMode,
     seed,

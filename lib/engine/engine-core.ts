@@ -1,8 +1,7 @@
 import { createKernels } from '../model/kernels/create-kernels.js';
 import type { Kernels } from '../model/kernels/kernels.js';
 import { LlamaModel } from '../model/llama.js';
-import { attachWeights, buildWeights, type WeightsShare } from '../model/load-model.js';
-import { SPECIAL_TOKENS } from '../tokenizer/byte-tokenizer.js';
+import { attachWeights, type WeightsShare } from '../model/load-model.js';
 import { Rng } from '../util/rng.js';
 import { BlockManager } from './block-manager.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
@@ -19,11 +18,6 @@ export interface EngineCore {
 
 /** Builds one engine replica from already-built, shared weights; a worker may build its replica another way. */
 export type EngineCoreBuilder = (share: WeightsShare, config: ResolvedEngineConfig, onLifecycle?: (event: LifecycleEvent) => void) => Promise<EngineCore>;
-
-/** The model's weights, built once where the config's kernel backend reads them in place. */
-export function buildEngineWeights(config: ResolvedEngineConfig): WeightsShare {
-  return buildWeights(config.modelConfig, config.kernels === 'wasm' ? 'wasm-memory' : 'buffer', config.seed);
-}
 
 /** Builds one engine replica (kernels, model, KV cache, scheduler) over already-built, shared weights. */
 export const createEngineCore: EngineCoreBuilder = async (share, config, onLifecycle) => {
@@ -50,7 +44,7 @@ export const createEngineCore: EngineCoreBuilder = async (share, config, onLifec
       maxNumSeqs: config.maxNumSeqs,
       maxNumBatchedTokens: config.maxNumBatchedTokens,
       enableChunkedPrefill: config.enableChunkedPrefill,
-      eosTokenId: SPECIAL_TOKENS.eos,
+      endOfGenerationIds: config.endOfGenerationIds,
     },
     blockManager,
   );

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EngineFailureError, GenerationError } from '../errors.js';
-import type { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import type { EngineBackend, OutputSink } from './engine-backend.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
@@ -23,7 +23,7 @@ export class EngineFrontend implements Engine {
   private closed: Promise<void> | null = null;
 
   constructor(
-    readonly tokenizer: ByteTokenizer,
+    readonly tokenizer: Tokenizer,
     private readonly backend: EngineBackend,
   ) {}
 
@@ -39,8 +39,9 @@ export class EngineFrontend implements Engine {
     if (this.closing) throw new EngineFailureError('the engine is shutting down', 'server_shutdown');
     options.signal?.throwIfAborted();
     const promptTokenIds = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : prompt;
-    const resolved = resolveSamplingParams(params, this.tokenizer.vocabSize);
-    validateRequest(promptTokenIds, resolved, this.tokenizer.vocabSize, this.config.maxModelLen);
+    const vocabSize = this.config.modelConfig.vocabSize;
+    const resolved = resolveSamplingParams(params, vocabSize);
+    validateRequest(promptTokenIds, resolved, vocabSize, this.config.maxModelLen);
     const requestId = options.requestId ?? `req-${randomUUID()}`;
 
     let stream: RequestStream | null = null; // set before the back end can deliver anything
@@ -57,7 +58,7 @@ export class EngineFrontend implements Engine {
     const request = { requestId, promptTokenIds, params: resolved, ...(options.trace ? { trace: options.trace } : {}) };
     const submission = this.backend.submit(request, sink, options.onCommitted);
     this.numInFlight++;
-    stream = new RequestStream(requestId, promptTokenIds.length, (reason) => submission.cancel(reason), options.signal, submission.workerIndex, resolved.stop);
+    stream = new RequestStream(requestId, promptTokenIds.length, this.tokenizer, (reason) => submission.cancel(reason), options.signal, submission.workerIndex, resolved.stop);
     return stream;
   }
 

@@ -1,11 +1,11 @@
-import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { EngineConfigInput, ResolvedEngineConfig } from './engine-config.js';
-import { buildEngineWeights, createEngineCore } from './engine-core.js';
+import { createEngineCore } from './engine-core.js';
 import { EngineFrontend } from './engine-frontend.js';
 import type { GenerationStream } from './generation-stream.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { LocalBackend } from './local-backend.js';
-import { resolveEngineConfig } from './resolve-config.js';
+import { prepareEngine } from './resolve-config.js';
 import type { SamplingParamsInput } from './sampling-params.js';
 import type { TraceOptions } from './trace-options.js';
 
@@ -39,10 +39,11 @@ export interface CloseOptions {
 /** What the HTTP layer and embedders program against, wherever the engine runs. */
 export interface Engine {
   readonly config: ResolvedEngineConfig;
-  readonly tokenizer: ByteTokenizer;
+  /** The model's own tokenizer and chat template. */
+  readonly tokenizer: Tokenizer;
   /** True while the engine accepts requests. */
   readonly isReady: boolean;
-  /** Text is encoded with a leading BOS; token ids are used as given. Throws on invalid input. */
+  /** Text is encoded as the model asks (BOS, special tokens parsed); token ids are used as given. Throws on invalid input. */
   generate(prompt: string | readonly number[], params?: SamplingParamsInput, options?: GenerateOptions): GenerationStream;
   stats(): EngineStats;
   close(options?: CloseOptions): Promise<void>;
@@ -55,7 +56,7 @@ export interface EngineOptions extends EngineConfigInput {
 
 /** Builds an engine that runs in the calling thread. */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
-  const { config } = await resolveEngineConfig(options);
-  const { llm, kernels } = await createEngineCore(buildEngineWeights(config), config, options.onLifecycle);
-  return new EngineFrontend(new ByteTokenizer(), new LocalBackend(config, llm, kernels));
+  const { config, tokenizer, weights } = await prepareEngine(options);
+  const { llm, kernels } = await createEngineCore(weights, config, options.onLifecycle);
+  return new EngineFrontend(tokenizer, new LocalBackend(config, llm, kernels));
 }

@@ -1,4 +1,5 @@
 import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import type { LifecycleStamps } from './lifecycle.js';
 import type { CancelReason, FinishReason } from './sequence.js';
@@ -36,7 +37,7 @@ export interface GenerationStream extends AsyncIterable<GenerationDelta> {
  */
 export class RequestStream implements GenerationStream {
   private readonly queue: AsyncQueue<GenerationDelta>;
-  private readonly detokenizer = new IncrementalDetokenizer();
+  private readonly detokenizer: IncrementalDetokenizer;
   private readonly stops: StopStringMatcher | null;
   /** A stop string has matched; the engine has been asked to stop. */
   private stopped = false;
@@ -46,11 +47,13 @@ export class RequestStream implements GenerationStream {
   constructor(
     readonly requestId: string,
     readonly numPromptTokens: number,
+    tokenizer: Pick<Tokenizer, 'pieceBytes'>,
     cancel: CancelRequest,
     private readonly signal?: AbortSignal,
     readonly workerIndex?: number,
     stop: readonly string[] = [],
   ) {
+    this.detokenizer = new IncrementalDetokenizer(tokenizer);
     let cancelled = false;
     this.cancelOnce = (reason) => {
       if (cancelled) return;

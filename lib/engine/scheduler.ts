@@ -8,8 +8,8 @@ export interface SchedulerConfig {
   readonly maxNumBatchedTokens: number;
   /** Split long prompts across steps; when off a prompt is admitted only whole. */
   readonly enableChunkedPrefill: boolean;
-  /** Sampled alongside each sequence's own stop ids unless it asks to ignore it. */
-  readonly eosTokenId: number;
+  /** End-of-generation tokens (EOS, end of turn, …): they stop every sequence that does not ignore EOS. */
+  readonly endOfGenerationIds: readonly number[];
 }
 
 /** One sequence's share of a step: compute tokens [numComputedTokens, numComputedTokens + numNewTokens). */
@@ -46,6 +46,7 @@ export class Scheduler {
   /** Incremented at the start of every schedule() call: the first step is 1; never reset. */
   private stepCounter = 0;
   private preemptions = 0;
+  private readonly endOfGeneration: ReadonlySet<number>;
 
   constructor(
     readonly config: SchedulerConfig,
@@ -54,6 +55,7 @@ export class Scheduler {
     if (config.maxNumBatchedTokens < config.maxNumSeqs) {
       throw new RangeError('maxNumBatchedTokens must be at least maxNumSeqs so that every running sequence can decode each step');
     }
+    this.endOfGeneration = new Set(config.endOfGenerationIds);
   }
 
   get step(): number {
@@ -166,7 +168,7 @@ export class Scheduler {
   }
 
   private stopReason(seq: Sequence, tokenId: number): FinishReason | null {
-    if (!seq.params.ignoreEos && tokenId === this.config.eosTokenId) return 'stop';
+    if (!seq.params.ignoreEos && this.endOfGeneration.has(tokenId)) return 'stop';
     if (seq.params.stopTokenIds.includes(tokenId)) return 'stop';
     if (seq.numOutputTokens >= seq.maxOutputTokens) return 'length';
     return null;

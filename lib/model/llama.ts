@@ -1,13 +1,21 @@
-import type { AttentionBatch, AttentionShape, Kernels, KvCache, ResidentMatrix } from './kernels/kernels.js';
-import { headDim, kvDim, type ModelConfig } from './model-config.js';
+import type { AttentionBatch, AttentionShape, Kernels, KvCache, ResidentMatrix, RopeSpec } from './kernels/kernels.js';
+import { kvDim, qDim, type ModelConfig } from './model-config.js';
 import type { ModelWeights } from './weights.js';
 
 interface LayerMatrices {
   readonly attnNorm: Float32Array;
-  readonly wqkv: ResidentMatrix;
+  readonly wq: ResidentMatrix;
+  readonly wk: ResidentMatrix;
+  readonly wv: ResidentMatrix;
+  readonly bq: Float32Array | null;
+  readonly bk: Float32Array | null;
+  readonly bv: Float32Array | null;
+  readonly qNorm: Float32Array | null;
+  readonly kNorm: Float32Array | null;
   readonly wo: ResidentMatrix;
   readonly ffnNorm: Float32Array;
-  readonly wGateUp: ResidentMatrix;
+  readonly wGate: ResidentMatrix;
+  readonly wUp: ResidentMatrix;
   readonly wDown: ResidentMatrix;
 }
 
@@ -19,34 +27,38 @@ export interface ForwardBatch extends AttentionBatch {
 }
 
 /**
- * A Llama-architecture decoder. Every activation buffer is allocated once, for the largest batch
+ * A Llama-family decoder (Llama, Qwen 2 with q/k/v biases, Qwen 3 with q/k norms), computed as
+ * llama.cpp computes it. Every activation buffer is allocated once, for the largest batch
  * (`maxTokens` rows), and each step uses a prefix of it.
  */
 export class LlamaModel {
   readonly config: ModelConfig;
   readonly kvCache: KvCache;
   readonly attentionShape: AttentionShape;
+  readonly rope: RopeSpec;
   private readonly layers: LayerMatrices[];
+  private readonly tokEmbedding: ResidentMatrix;
   private readonly lmHead: ResidentMatrix;
+  private readonly finalNorm: Float32Array;
   private readonly qDim: number;
   private readonly kvDim: number;
 
   private readonly x: Float32Array; // [maxTokens, dim] residual stream
   private readonly xb: Float32Array; // [maxTokens, dim] normalised input of a sub-layer
-  private readonly qkv: Float32Array; // [maxTokens, qDim + 2·kvDim]
   private readonly q: Float32Array; // [maxTokens, qDim]
   private readonly k: Float32Array; // [maxTokens, kvDim]
   private readonly v: Float32Array; // [maxTokens, kvDim]
   private readonly attn: Float32Array; // [maxTokens, qDim]
   private readonly proj: Float32Array; // [maxTokens, dim] output of wo or wDown
-  private readonly gateUp: Float32Array; // [maxTokens, 2·hiddenDim]
+  private readonly gate: Float32Array; // [maxTokens, hiddenDim]
+  private readonly up: Float32Array; // [maxTokens, hiddenDim]
   private readonly act: Float32Array; // [maxTokens, hiddenDim]
   private readonly last: Float32Array; // [maxLogits, dim] rows that get logits
   private readonly lastNorm: Float32Array; // [maxLogits, dim]
   private readonly logits: Float32Array; // [maxLogits, vocabSize]
 
   constructor(
-    private readonly weights: ModelWeights,
+    weights: ModelWeights,
     private readonly kernels: Kernels,
     readonly maxTokens: number,
     readonly maxLogits: number,
@@ -56,29 +68,34 @@ export class LlamaModel {
   ) {
     const c = weights.config;
     this.config = c;
-    this.qDim = c.numHeads * headDim(c);
+    this.qDim = qDim(c);
     this.kvDim = kvDim(c);
-    this.attentionShape = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: headDim(c), blockSize, maxBlocksPerSeq };
+    this.attentionShape = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, blockSize, maxBlocksPerSeq };
+    this.rope = { headDim: c.headDim, theta: c.ropeTheta, style: c.ropeStyle, freqScale: c.ropeFreqScale, freqFactors: weights.ropeFreqs };
     this.layers = weights.layers.map((w) => ({
-      attnNorm: w.attnNorm,
-      wqkv: kernels.loadMatrix(w.wqkv, this.qDim + 2 * this.kvDim, c.dim),
-      wo: kernels.loadMatrix(w.wo, c.dim, this.qDim),
-      ffnNorm: w.ffnNorm,
-      wGateUp: kernels.loadMatrix(w.wGateUp, 2 * c.hiddenDim, c.dim),
-      wDown: kernels.loadMatrix(w.wDown, c.dim, c.hiddenDim),
+      ...w,
+      wq: kernels.loadMatrix(w.wq),
+      wk: kernels.loadMatrix(w.wk),
+      wv: kernels.loadMatrix(w.wv),
+      wo: kernels.loadMatrix(w.wo),
+      wGate: kernels.loadMatrix(w.wGate),
+      wUp: kernels.loadMatrix(w.wUp),
+      wDown: kernels.loadMatrix(w.wDown),
     }));
-    this.lmHead = kernels.loadMatrix(weights.lmHead, c.vocabSize, c.dim);
+    this.tokEmbedding = kernels.loadMatrix(weights.tokEmbedding);
+    this.lmHead = weights.lmHead === weights.tokEmbedding ? this.tokEmbedding : kernels.loadMatrix(weights.lmHead);
+    this.finalNorm = weights.finalNorm;
     this.kvCache = kernels.createKvCache(c.numLayers, kvCacheSlots, this.kvDim);
 
     this.x = kernels.allocateFloat32(maxTokens * c.dim);
     this.xb = kernels.allocateFloat32(maxTokens * c.dim);
-    this.qkv = kernels.allocateFloat32(maxTokens * (this.qDim + 2 * this.kvDim));
     this.q = kernels.allocateFloat32(maxTokens * this.qDim);
     this.k = kernels.allocateFloat32(maxTokens * this.kvDim);
     this.v = kernels.allocateFloat32(maxTokens * this.kvDim);
     this.attn = kernels.allocateFloat32(maxTokens * this.qDim);
     this.proj = kernels.allocateFloat32(maxTokens * c.dim);
-    this.gateUp = kernels.allocateFloat32(maxTokens * 2 * c.hiddenDim);
+    this.gate = kernels.allocateFloat32(maxTokens * c.hiddenDim);
+    this.up = kernels.allocateFloat32(maxTokens * c.hiddenDim);
     this.act = kernels.allocateFloat32(maxTokens * c.hiddenDim);
     this.last = kernels.allocateFloat32(maxLogits * c.dim);
     this.lastNorm = kernels.allocateFloat32(maxLogits * c.dim);
@@ -98,19 +115,26 @@ export class LlamaModel {
     if (batch.numLogits > this.maxLogits) throw new RangeError(`${batch.numLogits} logit rows; the model takes at most ${this.maxLogits}`);
 
     // 1. token embedding
-    for (let t = 0; t < n; t++) {
-      const id = batch.tokenIds[t];
-      this.x.set(this.weights.tokEmbedding.subarray(id * c.dim, (id + 1) * c.dim), t * c.dim);
-    }
+    await K.embed(this.x, batch.tokenIds, this.tokEmbedding, n);
 
-    for (let l = 0; l < c.numLayers; l++) {
+    for (let l = 0; l < this.layers.length; l++) {
       const layer = this.layers[l];
-      // 2. attention: RMSNorm → q, k, v projections → RoPE on q and k → cache k, v → attend → wo → residual
+      // 2. attention: RMSNorm → q, k, v projections (+ biases, + per-head norms) → RoPE → cache k, v → attend → wo → residual
       await K.rmsNorm(this.xb, this.x, layer.attnNorm, n, c.dim, c.normEps);
-      await K.matmul(this.qkv, this.xb, layer.wqkv, n);
-      this.splitQkv(n);
-      await K.rope(this.q, batch.positions, n, c.numHeads, this.attentionShape.headDim, c.ropeTheta);
-      await K.rope(this.k, batch.positions, n, c.numKvHeads, this.attentionShape.headDim, c.ropeTheta);
+      await K.matmul(this.q, this.xb, layer.wq, n);
+      await K.matmul(this.k, this.xb, layer.wk, n);
+      await K.matmul(this.v, this.xb, layer.wv, n);
+      if (layer.bq && layer.bk && layer.bv) {
+        await K.addBias(this.q, layer.bq, n, this.qDim);
+        await K.addBias(this.k, layer.bk, n, this.kvDim);
+        await K.addBias(this.v, layer.bv, n, this.kvDim);
+      }
+      if (layer.qNorm && layer.kNorm) {
+        await K.rmsNorm(this.q, this.q, layer.qNorm, n * c.numHeads, c.headDim, c.normEps);
+        await K.rmsNorm(this.k, this.k, layer.kNorm, n * c.numKvHeads, c.headDim, c.normEps);
+      }
+      await K.rope(this.q, batch.positions, n, c.numHeads, this.rope);
+      await K.rope(this.k, batch.positions, n, c.numKvHeads, this.rope);
       await K.storeKv(this.kvCache, l, this.k, this.v, batch.slotMapping, n);
       await K.attention(this.attn, this.q, this.kvCache, l, batch, this.attentionShape);
       await K.matmul(this.proj, this.attn, layer.wo, n);
@@ -118,8 +142,9 @@ export class LlamaModel {
 
       // 3. feed-forward: RMSNorm → gate and up projections → silu(gate)·up → down → residual
       await K.rmsNorm(this.xb, this.x, layer.ffnNorm, n, c.dim, c.normEps);
-      await K.matmul(this.gateUp, this.xb, layer.wGateUp, n);
-      await K.siluMul(this.act, this.gateUp, n, c.hiddenDim);
+      await K.matmul(this.gate, this.xb, layer.wGate, n);
+      await K.matmul(this.up, this.xb, layer.wUp, n);
+      await K.siluMul(this.act, this.gate, this.up, n, c.hiddenDim);
       await K.matmul(this.proj, this.act, layer.wDown, n);
       await K.addInPlace(this.x, this.proj, n * c.dim);
     }
@@ -131,19 +156,8 @@ export class LlamaModel {
       const row = batch.logitRows[i];
       this.last.set(this.x.subarray(row * c.dim, (row + 1) * c.dim), i * c.dim);
     }
-    await K.rmsNorm(this.lastNorm, this.last, this.weights.finalNorm, m, c.dim, c.normEps);
+    await K.rmsNorm(this.lastNorm, this.last, this.finalNorm, m, c.dim, c.normEps);
     await K.matmul(this.logits, this.lastNorm, this.lmHead, m);
     return this.logits.subarray(0, m * c.vocabSize);
-  }
-
-  /** Copies the stacked q | k | v rows of the fused projection into their own buffers. */
-  private splitQkv(n: number): void {
-    const width = this.qDim + 2 * this.kvDim;
-    for (let t = 0; t < n; t++) {
-      const row = t * width;
-      this.q.set(this.qkv.subarray(row, row + this.qDim), t * this.qDim);
-      this.k.set(this.qkv.subarray(row + this.qDim, row + this.qDim + this.kvDim), t * this.kvDim);
-      this.v.set(this.qkv.subarray(row + this.qDim + this.kvDim, row + width), t * this.kvDim);
-    }
   }
 }

@@ -1,72 +1,133 @@
 import { Rng, deriveSeed } from '../util/rng.js';
-import { headDim, type ModelConfig } from './model-config.js';
+import { GGML_TYPE, rowBytes, type GgmlType } from './formats/ggml-types.js';
+import type { WeightTensor } from './kernels/kernels.js';
+import { kvDim, qDim, type ModelConfig } from './model-config.js';
+
+/** Where one tensor lies in a block of weights: llama.cpp's names, ggml type, sizes (fastest first). */
+export interface TensorLayout {
+  readonly name: string;
+  readonly type: GgmlType;
+  readonly dims: readonly number[];
+  /** Bytes from the start of the block. */
+  readonly offset: number;
+}
 
 export interface LayerWeights {
   readonly attnNorm: Float32Array; // [dim]
-  readonly wqkv: Float32Array; // [(numHeads + 2·numKvHeads)·headDim, dim]: q, k, v projections stacked
-  readonly wo: Float32Array; // [dim, numHeads·headDim]
+  readonly wq: WeightTensor; // [qDim, dim]
+  readonly wk: WeightTensor; // [kvDim, dim]
+  readonly wv: WeightTensor; // [kvDim, dim]
+  readonly bq: Float32Array | null; // [qDim] (Qwen 2)
+  readonly bk: Float32Array | null; // [kvDim]
+  readonly bv: Float32Array | null; // [kvDim]
+  readonly qNorm: Float32Array | null; // [headDim] (Qwen 3)
+  readonly kNorm: Float32Array | null; // [headDim]
+  readonly wo: WeightTensor; // [dim, qDim]
   readonly ffnNorm: Float32Array; // [dim]
-  readonly wGateUp: Float32Array; // [2·hiddenDim, dim]: gate rows then up rows
-  readonly wDown: Float32Array; // [dim, hiddenDim]
+  readonly wGate: WeightTensor; // [hiddenDim, dim]
+  readonly wUp: WeightTensor; // [hiddenDim, dim]
+  readonly wDown: WeightTensor; // [dim, hiddenDim]
 }
 
 /**
- * All weights of a model as views into one SharedArrayBuffer, so that engine workers can map the
- * same bytes instead of each holding a copy. Matrices are row-major [outDim, inDim].
+ * All weights of a model as views into one block of shared memory, so that engine workers can
+ * map the same bytes instead of each holding a copy. Matrices keep their file's type.
  */
 export interface ModelWeights {
   readonly config: ModelConfig;
-  /** The shared memory the views below are in. */
-  readonly buffer: ArrayBufferLike;
-  readonly tokEmbedding: Float32Array; // [vocabSize, dim]
+  readonly tokEmbedding: WeightTensor; // [vocabSize, dim]
   readonly layers: readonly LayerWeights[];
   readonly finalNorm: Float32Array; // [dim]
-  readonly lmHead: Float32Array; // [vocabSize, dim]
+  /** The token embedding itself when the model ties them. */
+  readonly lmHead: WeightTensor; // [vocabSize, dim]
+  /** Llama 3's per-pair RoPE divisors, when the model has them. */
+  readonly ropeFreqs: Float32Array | null; // [headDim / 2]
 }
 
-/** Element count of every tensor, in storage order. */
-function layout(c: ModelConfig): { name: string; size: number }[] {
-  const hd = headDim(c);
-  const tensors = [{ name: 'tokEmbedding', size: c.vocabSize * c.dim }];
+/** Views of every tensor of `layout` over `buffer` from `base` on. Throws naming a missing or misshapen tensor. */
+export function mapWeights(config: ModelConfig, layout: readonly TensorLayout[], buffer: ArrayBufferLike, base: number): ModelWeights {
+  const byName = new Map(layout.map((t) => [t.name, t]));
+  const find = (name: string) => {
+    const t = byName.get(name);
+    if (!t) throw new RangeError(`the model has no tensor ${name}`);
+    return t;
+  };
+  const matrix = (name: string, rows: number, cols: number): WeightTensor => {
+    const t = find(name);
+    if (t.dims.length !== 2 || t.dims[0] !== cols || t.dims[1] !== rows) throw new RangeError(`tensor ${name} is [${t.dims.join(', ')}], expected [${cols}, ${rows}]`);
+    return { type: t.type, rows, cols, bytes: new Uint8Array(buffer, base + t.offset, rows * (rowBytes(t.type, cols) as number)) };
+  };
+  const vector = (name: string, n: number): Float32Array => {
+    const t = find(name);
+    if (t.dims.length !== 1 || t.dims[0] !== n) throw new RangeError(`tensor ${name} is [${t.dims.join(', ')}], expected [${n}]`);
+    if (t.type !== GGML_TYPE.F32) throw new RangeError(`tensor ${name} must be F32`);
+    return new Float32Array(buffer, base + t.offset, n);
+  };
+  const optional = (name: string, n: number) => (byName.has(name) ? vector(name, n) : null);
+  const c = config;
+  const q = qDim(c);
+  const kv = kvDim(c);
+  const layers = Array.from({ length: c.numLayers }, (_, l): LayerWeights => {
+    const b = `blk.${l}`;
+    return {
+      attnNorm: vector(`${b}.attn_norm.weight`, c.dim),
+      wq: matrix(`${b}.attn_q.weight`, q, c.dim),
+      wk: matrix(`${b}.attn_k.weight`, kv, c.dim),
+      wv: matrix(`${b}.attn_v.weight`, kv, c.dim),
+      bq: c.qkvBias ? vector(`${b}.attn_q.bias`, q) : null,
+      bk: c.qkvBias ? vector(`${b}.attn_k.bias`, kv) : null,
+      bv: c.qkvBias ? vector(`${b}.attn_v.bias`, kv) : null,
+      qNorm: c.qkNorm ? vector(`${b}.attn_q_norm.weight`, c.headDim) : null,
+      kNorm: c.qkNorm ? vector(`${b}.attn_k_norm.weight`, c.headDim) : null,
+      wo: matrix(`${b}.attn_output.weight`, c.dim, q),
+      ffnNorm: vector(`${b}.ffn_norm.weight`, c.dim),
+      wGate: matrix(`${b}.ffn_gate.weight`, c.hiddenDim, c.dim),
+      wUp: matrix(`${b}.ffn_up.weight`, c.hiddenDim, c.dim),
+      wDown: matrix(`${b}.ffn_down.weight`, c.dim, c.hiddenDim),
+    };
+  });
+  const tokEmbedding = matrix('token_embd.weight', c.vocabSize, c.dim);
+  return {
+    config,
+    tokEmbedding,
+    layers,
+    finalNorm: vector('output_norm.weight', c.dim),
+    lmHead: c.tiedEmbeddings ? tokEmbedding : matrix('output.weight', c.vocabSize, c.dim),
+    ropeFreqs: optional('rope_freqs.weight', c.headDim / 2),
+  };
+}
+
+/** The layout of a built-in model: every tensor F32, packed in llama.cpp's order, 32-byte aligned. */
+export function builtInLayout(c: ModelConfig): TensorLayout[] {
+  const q = qDim(c);
+  const kv = kvDim(c);
+  const shapes: [string, number[]][] = [['token_embd.weight', [c.dim, c.vocabSize]]];
   for (let l = 0; l < c.numLayers; l++) {
-    tensors.push(
-      { name: `layers.${l}.attnNorm`, size: c.dim },
-      { name: `layers.${l}.wqkv`, size: (c.numHeads + 2 * c.numKvHeads) * hd * c.dim },
-      { name: `layers.${l}.wo`, size: c.dim * c.numHeads * hd },
-      { name: `layers.${l}.ffnNorm`, size: c.dim },
-      { name: `layers.${l}.wGateUp`, size: 2 * c.hiddenDim * c.dim },
-      { name: `layers.${l}.wDown`, size: c.dim * c.hiddenDim },
+    const b = `blk.${l}`;
+    shapes.push(
+      [`${b}.attn_norm.weight`, [c.dim]],
+      [`${b}.attn_q.weight`, [c.dim, q]],
+      [`${b}.attn_k.weight`, [c.dim, kv]],
+      [`${b}.attn_v.weight`, [c.dim, kv]],
+      [`${b}.attn_output.weight`, [q, c.dim]],
+      [`${b}.ffn_norm.weight`, [c.dim]],
+      [`${b}.ffn_gate.weight`, [c.dim, c.hiddenDim]],
+      [`${b}.ffn_up.weight`, [c.dim, c.hiddenDim]],
+      [`${b}.ffn_down.weight`, [c.hiddenDim, c.dim]],
     );
   }
-  tensors.push({ name: 'finalNorm', size: c.dim }, { name: 'lmHead', size: c.vocabSize * c.dim });
-  return tensors;
+  shapes.push(['output_norm.weight', [c.dim]], ['output.weight', [c.dim, c.vocabSize]]);
+  let offset = 0;
+  return shapes.map(([name, dims]) => {
+    const t = { name, type: GGML_TYPE.F32, dims, offset };
+    offset += Math.ceil((4 * dims.reduce((a, b) => a * b, 1)) / 32) * 32;
+    return t;
+  });
 }
 
-export function weightsByteLength(config: ModelConfig): number {
-  return layout(config).reduce((sum, t) => sum + t.size, 0) * Float32Array.BYTES_PER_ELEMENT;
-}
-
-/** Views over `buffer` from `byteOffset` on (a fresh zeroed buffer when omitted), laid out for `config`. */
-export function mapWeights(config: ModelConfig, buffer: ArrayBufferLike = new SharedArrayBuffer(weightsByteLength(config)), byteOffset = 0): ModelWeights {
-  if (byteOffset % 16 !== 0 || byteOffset + weightsByteLength(config) > buffer.byteLength) {
-    throw new RangeError(`weights need ${weightsByteLength(config)} bytes at a 16-byte-aligned offset; the buffer holds ${buffer.byteLength} from ${byteOffset}`);
-  }
-  const views = new Map<string, Float32Array>();
-  let offset = byteOffset;
-  for (const { name, size } of layout(config)) {
-    views.set(name, new Float32Array(buffer, offset, size));
-    offset += 4 * size;
-  }
-  const get = (name: string) => views.get(name) as Float32Array;
-  const layers = Array.from({ length: config.numLayers }, (_, l) => ({
-    attnNorm: get(`layers.${l}.attnNorm`),
-    wqkv: get(`layers.${l}.wqkv`),
-    wo: get(`layers.${l}.wo`),
-    ffnNorm: get(`layers.${l}.ffnNorm`),
-    wGateUp: get(`layers.${l}.wGateUp`),
-    wDown: get(`layers.${l}.wDown`),
-  }));
-  return { config, buffer, tokEmbedding: get('tokEmbedding'), layers, finalNorm: get('finalNorm'), lmHead: get('lmHead') };
+/** Bytes a layout spans. */
+export function layoutBytes(layout: readonly TensorLayout[]): number {
+  return Math.max(0, ...layout.map((t) => t.offset + (rowBytes(t.type, t.dims[0]) as number) * t.dims.slice(1).reduce((a, b) => a * b, 1)));
 }
 
 /** Byte tokens that make readable text: printable ASCII, tab and newline. */
@@ -75,30 +136,37 @@ function isReadableByte(id: number): boolean {
 }
 
 /**
- * Fills `weights` deterministically from `seed`, each tensor from its own stream so that a
- * tensor's values do not depend on the others' sizes. Matrices are uniform in ±1/√inDim (the
- * scale that keeps activations of order one); norms are 1. The LM head is steeper and favours
- * readable bytes and end-of-sequence, so that dummy output looks like text and sometimes stops
- * on its own.
+ * Fills a built-in model's F32 weights deterministically from `seed`, each tensor from its own
+ * stream so that a tensor's values do not depend on the others' sizes. Matrices are uniform in
+ * ±1/√inDim (the scale that keeps activations of order one); norms are 1. The LM head is steeper
+ * and favours readable bytes and end-of-sequence, so that dummy output looks like text and
+ * sometimes stops on its own.
  */
 export function initDummyWeights(weights: ModelWeights, seed: number, eosTokenId: number): void {
   const c = weights.config;
   let stream = 0;
-  const uniform = (t: Float32Array, scale: number) => new Rng(deriveSeed(seed, stream++)).fillUniform(t, scale);
+  const uniform = (t: WeightTensor | Float32Array, scale: number) => new Rng(deriveSeed(seed, stream++)).fillUniform(f32(t), scale);
   uniform(weights.tokEmbedding, 1);
   for (const layer of weights.layers) {
     layer.attnNorm.fill(1);
-    uniform(layer.wqkv, 1 / Math.sqrt(c.dim));
-    uniform(layer.wo, 1 / Math.sqrt(c.dim));
-    layer.ffnNorm.fill(1);
-    uniform(layer.wGateUp, 1 / Math.sqrt(c.dim));
+    for (const w of [layer.wq, layer.wk, layer.wv, layer.wGate, layer.wUp]) uniform(w, 1 / Math.sqrt(c.dim));
+    uniform(layer.wo, 1 / Math.sqrt(qDim(c)));
     uniform(layer.wDown, 1 / Math.sqrt(c.hiddenDim));
+    layer.ffnNorm.fill(1);
   }
   weights.finalNorm.fill(1);
-  uniform(weights.lmHead, 4 / Math.sqrt(c.dim));
+  const head = f32(weights.lmHead);
+  uniform(head, 4 / Math.sqrt(c.dim));
   for (let token = 0; token < c.vocabSize; token++) {
     if (isReadableByte(token) || token === eosTokenId) continue;
-    const row = weights.lmHead.subarray(token * c.dim, (token + 1) * c.dim);
+    const row = head.subarray(token * c.dim, (token + 1) * c.dim);
     for (let i = 0; i < row.length; i++) row[i] *= 0.2;
   }
+}
+
+/** The f32 values of an F32 tensor, in place. */
+function f32(t: WeightTensor | Float32Array): Float32Array {
+  if (t instanceof Float32Array) return t;
+  if (t.type !== GGML_TYPE.F32) throw new RangeError('only F32 tensors can be filled');
+  return new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.rows * t.cols);
 }

@@ -1,10 +1,10 @@
 import os from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { EngineFrontend } from '../engine/engine-frontend.js';
-import type { EngineConfigInput, ResolvedEngineConfig } from '../engine/engine-config.js';
-import { resolveEngineConfig } from '../engine/resolve-config.js';
+import type { EngineConfigInput } from '../engine/engine-config.js';
+import { prepareEngine, type PreparedEngine } from '../engine/resolve-config.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
-import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import type { WorkerStats } from './replica.js';
 import { WorkerPool } from './worker-pool.js';
@@ -37,7 +37,7 @@ export function defaultWorkerCount(): number {
 /** The Engine over a pool of worker replicas, plus what only a pool has: its workers. */
 export class EngineClient extends EngineFrontend {
   constructor(
-    tokenizer: ByteTokenizer,
+    tokenizer: Tokenizer,
     private readonly pool: WorkerPool,
   ) {
     super(tokenizer, pool);
@@ -59,16 +59,23 @@ export class EngineClient extends EngineFrontend {
 
 /** Starts a pool of engine workers and resolves once every one has built its engine. */
 export async function createEngineClient(options: EngineClientOptions = {}): Promise<EngineClient> {
-  const { config, reason } = await resolveEngineConfig(options);
-  options.logger?.debug('kernel backend', { kernels: config.kernels, gpujsMode: config.gpujsMode, reason });
-  return startEngineClient(config, options);
+  const numWorkers = workerCount(options);
+  const prepared = await prepareEngine(options, numWorkers);
+  options.logger?.debug('kernel backend', { kernels: prepared.config.kernels, gpujsMode: prepared.config.gpujsMode, reason: prepared.reason });
+  return startEngineClient(prepared, options);
 }
 
-/** Starts the pool for a config that is already resolved; nothing is started if an option is wrong. */
-export async function startEngineClient(config: ResolvedEngineConfig, options: Omit<EngineClientOptions, keyof EngineConfigInput> = {}): Promise<EngineClient> {
+/** The workers an options object asks for, checked. */
+export function workerCount(options: Pick<EngineClientOptions, 'workers'>): number {
   const numWorkers = options.workers ?? defaultWorkerCount();
   if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RangeError('workers must be a positive integer');
-  const pool = new WorkerPool(config, {
+  return numWorkers;
+}
+
+/** Starts the pool for an engine that is already prepared; nothing is started if an option is wrong. */
+export async function startEngineClient({ config, tokenizer, weights }: PreparedEngine, options: Omit<EngineClientOptions, keyof EngineConfigInput> = {}): Promise<EngineClient> {
+  const numWorkers = workerCount(options);
+  const pool = new WorkerPool(config, weights, {
     numWorkers,
     maxPendingPerWorker: options.maxPendingPerWorker ?? 4 * config.maxNumSeqs,
     logger: options.logger ?? createLogger(),
@@ -76,7 +83,7 @@ export async function startEngineClient(config: ResolvedEngineConfig, options: O
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
   });
-  const client = new EngineClient(new ByteTokenizer(), pool);
+  const client = new EngineClient(tokenizer, pool);
   try {
     await pool.ready();
   } catch (err) {

@@ -2,11 +2,11 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { EngineBackend, OutputSink, Submission } from '../engine/engine-backend.js';
 import type { ResolvedEngineConfig } from '../engine/engine-config.js';
-import { buildEngineWeights } from '../engine/engine-core.js';
 import type { EngineStats } from '../engine/engine.js';
 import type { EngineRequest } from '../engine/llm-engine.js';
 import type { CancelReason } from '../engine/sequence.js';
 import { EngineFailureError, EngineOverloadedError } from '../errors.js';
+import type { WeightsShare } from '../model/load-model.js';
 import { TRACING_OFF, type TracingConfig } from '../observe/tracing/tracing-config.js';
 import { ByteWriter } from '../transport/byte-codec.js';
 import { channelSizesFor, createDoorbell, ringDoorbell, waitForChange } from '../transport/channels.js';
@@ -45,6 +45,7 @@ export class WorkerPool implements EngineBackend {
 
   constructor(
     readonly config: ResolvedEngineConfig,
+    weights: WeightsShare,
     private readonly options: WorkerPoolOptions,
   ) {
     this.pool = new Piscina({
@@ -59,7 +60,6 @@ export class WorkerPool implements EngineBackend {
     });
     // the pool reports a thread's death through its task; this only keeps the event from throwing
     this.pool.on('error', (err: unknown) => options.logger.error('engine worker pool error', { error: String(err) }));
-    const weights = buildEngineWeights(config);
     const sizes = channelSizesFor(config.maxModelLen);
     this.replicas = Array.from(
       { length: options.numWorkers },

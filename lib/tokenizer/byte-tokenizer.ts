@@ -1,8 +1,12 @@
+import { InvalidRequestError } from '../errors.js';
+import type { ChatMessage } from './chat-template.js';
+import type { EncodeOptions, Tokenizer } from './tokenizer.js';
+
 /**
- * A byte-level tokenizer: ids 0–255 are the UTF-8 bytes themselves, and a handful of special
- * tokens follow. Any text round-trips exactly, and any id sequence decodes to valid text (see
- * IncrementalDetokenizer). User text never turns into special tokens: "<|user|>" typed in a
- * prompt encodes as its bytes.
+ * A byte-level tokenizer, the built-in models' own: ids 0–255 are the UTF-8 bytes themselves,
+ * and a handful of special tokens follow. Any text round-trips exactly, and any id sequence
+ * decodes to valid text (see IncrementalDetokenizer). User text never turns into special
+ * tokens: "<|user|>" typed in a prompt encodes as its bytes.
  */
 export const SPECIAL_TOKENS = Object.freeze({
   bos: 256,
@@ -22,22 +26,35 @@ const SPECIAL_TEXT: Readonly<Record<number, string>> = {
   [SPECIAL_TOKENS.end]: '<|end|>',
 };
 
-export const BYTE_VOCAB_SIZE = 262;
+const ROLE_TOKEN: Readonly<Record<ChatMessage['role'], number>> = {
+  system: SPECIAL_TOKENS.system,
+  user: SPECIAL_TOKENS.user,
+  assistant: SPECIAL_TOKENS.assistant,
+};
 
-export class ByteTokenizer {
+export const BYTE_VOCAB_SIZE = 262;
+const EMPTY = new Uint8Array(0);
+
+export class ByteTokenizer implements Tokenizer {
   readonly vocabSize = BYTE_VOCAB_SIZE;
   readonly bosTokenId = SPECIAL_TOKENS.bos;
   readonly eosTokenId = SPECIAL_TOKENS.eos;
+  readonly endOfGenerationIds: readonly number[] = [SPECIAL_TOKENS.eos];
   private readonly encoder = new TextEncoder();
+  private readonly bytes: readonly Uint8Array[] = Array.from({ length: 256 }, (_, b) => Uint8Array.of(b));
 
-  /** UTF-8 bytes of `text`, preceded by BOS when `addBos` is set. */
-  encode(text: string, addBos = true): number[] {
+  /** UTF-8 bytes of `text`, preceded by BOS when `addSpecial` (the default) is set. Never parses special tokens. */
+  encode(text: string, { addSpecial = true }: EncodeOptions = {}): number[] {
     const bytes = this.encoder.encode(text);
-    const ids = new Array<number>(bytes.length + (addBos ? 1 : 0));
+    const ids = new Array<number>(bytes.length + (addSpecial ? 1 : 0));
     let j = 0;
-    if (addBos) ids[j++] = this.bosTokenId;
+    if (addSpecial) ids[j++] = this.bosTokenId;
     for (let i = 0; i < bytes.length; i++) ids[j++] = bytes[i];
     return ids;
+  }
+
+  pieceBytes(id: number): Uint8Array {
+    return id >= 0 && id < 256 ? this.bytes[id] : EMPTY;
   }
 
   isSpecial(id: number): boolean {
@@ -49,11 +66,35 @@ export class ByteTokenizer {
     return SPECIAL_TEXT[id] ?? null;
   }
 
+  tokenText(id: number): string {
+    return this.specialText(id) ?? String.fromCharCode(id);
+  }
+
   /** Decodes a whole id sequence at once, skipping special tokens. */
   decode(ids: readonly number[]): string {
     const bytes = new Uint8Array(ids.length);
     let n = 0;
     for (const id of ids) if (id < 256) bytes[n++] = id;
     return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, n));
+  }
+
+  /**
+   * The built-in chat template, written with the special tokens' names:
+   *
+   *   <|bos|> ( <|role|> content <|end|> )* <|assistant|>
+   *
+   * Each message is its role token, its UTF-8 content and <|end|>; the final <|assistant|> asks
+   * the model for the next assistant turn. The model is expected to end its turn with <|eos|>.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], { addGenerationPrompt = true }: { addGenerationPrompt?: boolean } = {}): number[] {
+    if (messages.length === 0) throw new InvalidRequestError('messages must not be empty', 'messages');
+    const ids: number[] = [this.bosTokenId];
+    for (const message of messages) {
+      ids.push(ROLE_TOKEN[message.role]);
+      for (const id of this.encode(message.content, { addSpecial: false })) ids.push(id);
+      ids.push(SPECIAL_TOKENS.end);
+    }
+    if (addGenerationPrompt) ids.push(SPECIAL_TOKENS.assistant);
+    return ids;
   }
 }

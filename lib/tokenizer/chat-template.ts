@@ -1,5 +1,4 @@
-import { InvalidRequestError } from '../errors.js';
-import { SPECIAL_TOKENS, type ByteTokenizer } from './byte-tokenizer.js';
+import type { Tokenizer } from './tokenizer.js';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -8,32 +7,18 @@ export interface ChatMessage {
   content: string;
 }
 
-const ROLE_TOKEN: Readonly<Record<ChatRole, number>> = {
-  system: SPECIAL_TOKENS.system,
-  user: SPECIAL_TOKENS.user,
-  assistant: SPECIAL_TOKENS.assistant,
-};
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn (default true). */
+  readonly addGenerationPrompt?: boolean;
+  /** Extra variables for the template (vLLM's chat_template_kwargs, e.g. enable_thinking). */
+  readonly kwargs?: Readonly<Record<string, unknown>>;
+}
 
 export function isChatRole(role: unknown): role is ChatRole {
   return role === 'system' || role === 'user' || role === 'assistant';
 }
 
-/**
- * The built-in chat template, written with the special tokens' names:
- *
- *   <|bos|> ( <|role|> content <|end|> )* <|assistant|>
- *
- * Each message is its role token, its UTF-8 content and <|end|>; the final <|assistant|> asks
- * the model for the next assistant turn. The model is expected to end its turn with <|eos|>.
- */
-export function applyChatTemplate(tokenizer: ByteTokenizer, messages: readonly ChatMessage[]): number[] {
-  if (messages.length === 0) throw new InvalidRequestError('messages must not be empty', 'messages');
-  const ids: number[] = [tokenizer.bosTokenId];
-  for (const message of messages) {
-    ids.push(ROLE_TOKEN[message.role]);
-    for (const id of tokenizer.encode(message.content, false)) ids.push(id);
-    ids.push(SPECIAL_TOKENS.end);
-  }
-  ids.push(SPECIAL_TOKENS.assistant);
-  return ids;
+/** The prompt token ids of a conversation, through the model's own chat template. */
+export function applyChatTemplate(tokenizer: Tokenizer, messages: readonly ChatMessage[], options?: ChatTemplateOptions): number[] {
+  return tokenizer.applyChatTemplate(messages, options);
 }

@@ -1,21 +1,23 @@
+import type { Tokenizer } from './tokenizer.js';
+
 /**
- * Turns a stream of byte-token ids into text deltas. A UTF-8 character split across tokens is
- * held back until its last byte arrives, so no delta ever ends in half a character; bytes that
- * can never form a character become U+FFFD, exactly as a non-streaming decode of the same bytes
- * would give. Special tokens are skipped.
+ * Turns a stream of token ids into text deltas. A UTF-8 character split across tokens is held
+ * back until its last byte arrives, so no delta ever ends in half a character; bytes that can
+ * never form a character become U+FFFD, exactly as a non-streaming decode of the same bytes
+ * would give. Control tokens add nothing.
  */
 export class IncrementalDetokenizer {
   // stream mode keeps an incomplete trailing sequence inside the decoder between calls
   private readonly decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-  private readonly scratch = new Uint8Array(64);
+
+  constructor(private readonly tokenizer: Pick<Tokenizer, 'pieceBytes'>) {}
 
   /** Text completed by these ids; may be empty while a character is incomplete. */
   push(ids: readonly number[]): string {
-    const bytes = ids.length <= this.scratch.length ? this.scratch : new Uint8Array(ids.length);
-    let n = 0;
-    for (const id of ids) if (id >= 0 && id < 256) bytes[n++] = id;
-    if (n === 0) return '';
-    return this.decoder.decode(bytes.subarray(0, n), { stream: true });
+    if (ids.length === 1) return this.decoder.decode(this.tokenizer.pieceBytes(ids[0]), { stream: true });
+    let text = '';
+    for (const id of ids) text += this.decoder.decode(this.tokenizer.pieceBytes(id), { stream: true });
+    return text;
   }
 
   /** Whatever is still held back, as replacement characters; call once at the end. */

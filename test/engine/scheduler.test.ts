@@ -9,7 +9,7 @@ const EOS = 257;
 
 function makeScheduler(config: Partial<SchedulerConfig> = {}, numBlocks = 64, blockSize = 4, prefixCaching = false): Scheduler {
   return new Scheduler(
-    { maxNumSeqs: 8, maxNumBatchedTokens: 64, enableChunkedPrefill: true, eosTokenId: EOS, ...config },
+    { maxNumSeqs: 8, maxNumBatchedTokens: 64, enableChunkedPrefill: true, endOfGenerationIds: [EOS], ...config },
     new BlockManager(numBlocks, blockSize, prefixCaching),
   );
 }

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GpuJsKernels } from '../../lib/model/kernels/gpujs.js';
 import { WasmKernels } from '../../lib/model/kernels/wasm.js';
-import type { AttentionBatch, AttentionShape, Kernels } from '../../lib/model/kernels/kernels.js';
+import { f32Tensor, type AttentionBatch, type AttentionShape, type Kernels, type RopeSpec, type WeightTensor } from '../../lib/model/kernels/kernels.js';
+import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
+import { floatToBfloat, floatToHalf } from '../../lib/model/quant/half.js';
+import { Q8_0_BLOCK, Q8_0_BYTES, quantizeRowQ8_0 } from '../../lib/model/quant/q8_0.js';
 import { ReferenceKernels } from '../../lib/model/kernels/reference.js';
 import { MODEL_PRESETS } from '../../lib/model/model-config.js';
 import { Rng } from '../../lib/util/rng.js';
@@ -14,6 +17,23 @@ const random = (n: number, scale = 1) => {
   rng.fillUniform(a, scale);
   return a;
 };
+/** f16 bits of random values, as a KV cache holds them. */
+const randomHalf = (n: number, scale = 1) => Uint16Array.from(random(n, scale), floatToHalf);
+
+/** `values` [rows, cols] stored as `type`, as a model file would hold them. */
+function tensorOf(type: 'F32' | 'F16' | 'BF16' | 'Q8_0', values: Float32Array, rows: number, cols: number): WeightTensor {
+  if (type === 'F32') return f32Tensor(values, rows, cols);
+  if (type === 'Q8_0') {
+    const rowBytes = (cols / Q8_0_BLOCK) * Q8_0_BYTES;
+    const bytes = new Uint8Array(rows * rowBytes);
+    for (let r = 0; r < rows; r++) quantizeRowQ8_0(values.subarray(r * cols, (r + 1) * cols), bytes, r * rowBytes);
+    return { type: GGML_TYPE.Q8_0, rows, cols, bytes };
+  }
+  const bits = Uint16Array.from(values, type === 'F16' ? floatToHalf : floatToBfloat);
+  return { type: type === 'F16' ? GGML_TYPE.F16 : GGML_TYPE.BF16, rows, cols, bytes: new Uint8Array(bits.buffer) };
+}
+
+const rope = (headDim: number, style: RopeSpec['style'], freqFactors: Float32Array | null = null): RopeSpec => ({ headDim, theta: 10000, style, freqScale: 1, freqFactors });
 
 const reference = new ReferenceKernels();
 const gpujsBackends = [new GpuJsKernels({ mode: 'cpu', maxContextLen: 2048 }), new GpuJsKernels({ mode: 'webasm', maxContextLen: 2048 })];
@@ -33,11 +53,12 @@ async function compare(backend: Kernels, what: string, outLength: number, op: (k
 function matmulShapes(): [number, number][] {
   const shapes = new Map<string, [number, number]>();
   for (const c of [MODEL_PRESETS['dummy-tiny'], MODEL_PRESETS.dummy]) {
-    const hd = c.dim / c.numHeads;
+    const hd = c.headDim;
     for (const s of [
-      [(c.numHeads + 2 * c.numKvHeads) * hd, c.dim],
+      [c.numHeads * hd, c.dim],
+      [c.numKvHeads * hd, c.dim],
       [c.dim, c.dim],
-      [2 * c.hiddenDim, c.dim],
+      [c.hiddenDim, c.dim],
       [c.dim, c.hiddenDim],
       [c.vocabSize, c.dim],
     ] as [number, number][]) {
@@ -79,10 +100,44 @@ for (const backend of backends) {
         it(`matmul ${rows}×${cols}, batch ${n}`, async () => {
           const w = random(rows * cols, 1 / Math.sqrt(cols));
           const x = random(n * cols);
-          await compare(backend, 'matmul', n * rows, (k, out) => k.matmul(out, x, k.loadMatrix(w, rows, cols), n));
+          await compare(backend, 'matmul', n * rows, (k, out) => k.matmul(out, x, k.loadMatrix(f32Tensor(w, rows, cols)), n));
         });
       }
     }
+
+    // F16 and BF16 rows of any width; Q8_0 rows of whole 32-value blocks
+    for (const [type, rows, cols] of [
+      ['F16', 37, 150],
+      ['BF16', 37, 150],
+      ['F16', 512, 64],
+      ['Q8_0', 37, 160],
+      ['Q8_0', 262, 64],
+    ] as const) {
+      for (const n of [1, 5]) {
+        it(`matmul ${type} ${rows}×${cols}, batch ${n}`, async () => {
+          const w = tensorOf(type, random(rows * cols, 1 / Math.sqrt(cols)), rows, cols);
+          const x = random(n * cols, 3);
+          await compare(backend, `${type} matmul`, n * rows, (k, out) => k.matmul(out, x, k.loadMatrix(w), n));
+        });
+      }
+    }
+
+    it('embed, from every weight type', async () => {
+      const ids = Int32Array.from([3, 0, 36, 3]);
+      for (const type of ['F32', 'F16', 'BF16', 'Q8_0'] as const) {
+        const table = tensorOf(type, random(37 * 64), 37, 64);
+        await compare(backend, `${type} embed`, 4 * 64, (k, out) => k.embed(out, ids, k.loadMatrix(table), 4));
+      }
+    });
+
+    it('addBias', async () => {
+      const bias = random(19);
+      const x = random(3 * 19);
+      await compare(backend, 'addBias', 3 * 19, (k, out) => {
+        out.set(x);
+        return k.addBias(out, bias, 3, 19);
+      });
+    });
 
     it('rmsNorm', async () => {
       for (const dim of [64, 512, 173]) {
@@ -92,23 +147,27 @@ for (const backend of backends) {
       }
     });
 
-    it('rope, at positions up to the longest context', async () => {
+    it('rope, both pairings, with and without frequency factors, at positions up to the longest context', async () => {
       const positions = Int32Array.from([0, 1, 17, 1000, 2047]);
       for (const [numHeads, headDim] of [
         [4, 16],
         [8, 64],
       ]) {
         const x = random(positions.length * numHeads * headDim);
-        await compare(backend, `rope ${numHeads}×${headDim}`, x.length, (k, out) => {
-          out.set(x);
-          return k.rope(out, positions, positions.length, numHeads, headDim, 10000);
-        });
+        const factors = Float32Array.from({ length: headDim / 2 }, (_, i) => 1 + i / 4);
+        for (const spec of [rope(headDim, 'neox'), rope(headDim, 'normal'), rope(headDim, 'normal', factors)]) {
+          await compare(backend, `rope ${numHeads}×${headDim} ${spec.style}`, x.length, (k, out) => {
+            out.set(x);
+            return k.rope(out, positions, positions.length, numHeads, spec);
+          });
+        }
       }
     });
 
     it('siluMul, softmax and addInPlace', async () => {
-      const gateUp = random(3 * 2 * 174, 4);
-      await compare(backend, 'siluMul', 3 * 174, (k, out) => k.siluMul(out, gateUp, 3, 174));
+      const gate = random(3 * 174, 4);
+      const up = random(3 * 174, 4);
+      await compare(backend, 'siluMul', 3 * 174, (k, out) => k.siluMul(out, gate, up, 3, 174));
       const logits = random(4 * 262, 8);
       const invTemperature = Float32Array.from([1, 2, 0.5, 1 / 0.7]);
       await compare(backend, 'softmax', 4 * 262, (k, out) => k.softmax(out, logits, invTemperature, 4, 262));
@@ -119,15 +178,15 @@ for (const backend of backends) {
       });
     });
 
-    it('storeKv writes each row to its slot', async () => {
+    it('storeKv writes each row to its slot, as f16', async () => {
       const kvDim = 8;
       const k = random(3 * kvDim);
       const v = random(3 * kvDim);
       const slots = Int32Array.from([5, 0, 9]);
       const cache = backend.createKvCache(2, 10, kvDim);
       await backend.storeKv(cache, 1, k, v, slots, 3);
-      assert.deepEqual(cache.keys[1].subarray(9 * kvDim, 10 * kvDim), k.subarray(2 * kvDim));
-      assert.deepEqual(cache.values[1].subarray(0, kvDim), v.subarray(kvDim, 2 * kvDim));
+      assert.deepEqual([...cache.keys[1].subarray(9 * kvDim, 10 * kvDim)], [...k.subarray(2 * kvDim)].map(floatToHalf));
+      assert.deepEqual([...cache.values[1].subarray(0, kvDim)], [...v.subarray(kvDim, 2 * kvDim)].map(floatToHalf));
       assert.ok(cache.keys[0].every((x) => x === 0));
     });
 
@@ -143,13 +202,13 @@ for (const backend of backends) {
         const { batch, numSlots } = attentionBatch(contextLens, chunk, blockSize, maxBlocksPerSeq);
         const full: AttentionShape = { ...shape, blockSize, maxBlocksPerSeq };
         const kvDim = shape.numKvHeads * shape.headDim;
-        const keys = random(numSlots * kvDim);
-        const values = random(numSlots * kvDim);
+        const keys = randomHalf(numSlots * kvDim);
+        const values = randomHalf(numSlots * kvDim);
         const q = random(batch.numTokens * shape.numHeads * shape.headDim, 2);
         await compare(backend, 'attention', q.length, (k, out) => {
           const cache = k.createKvCache(1, numSlots, kvDim);
-          (cache.keys[0] as Float32Array).set(keys);
-          (cache.values[0] as Float32Array).set(values);
+          cache.keys[0].set(keys);
+          cache.values[0].set(values);
           return k.attention(out, q, cache, 0, batch, full);
         });
       });
@@ -157,7 +216,7 @@ for (const backend of backends) {
 
     it('treats a batch of zero rows as nothing to do', async () => {
       const out = new Float32Array(4).fill(7);
-      await backend.matmul(out, new Float32Array(0), backend.loadMatrix(random(8), 2, 4), 0);
+      await backend.matmul(out, new Float32Array(0), backend.loadMatrix(f32Tensor(random(8), 2, 4)), 0);
       await backend.rmsNorm(out, new Float32Array(0), random(4), 0, 4, 1e-5);
       await backend.softmax(out, new Float32Array(0), new Float32Array(0), 0, 4);
       assert.deepEqual([...out], [7, 7, 7, 7]);
@@ -178,14 +237,14 @@ describe('gpu.js loop limit', () => {
       const shape = { numHeads: 4, numKvHeads: 2, headDim: 16, blockSize: 16, maxBlocksPerSeq: 128 };
       const { batch, numSlots } = attentionBatch([1900], 1, 16, 128);
       const kvDim = 32;
-      const keys = random(numSlots * kvDim);
-      const values = random(numSlots * kvDim);
+      const keys = randomHalf(numSlots * kvDim);
+      const values = randomHalf(numSlots * kvDim);
       const q = random(4 * 16, 2);
       await assert.rejects(
         compare(truncated, 'attention', q.length, (k, out) => {
           const cache = k.createKvCache(1, numSlots, kvDim);
-          (cache.keys[0] as Float32Array).set(keys);
-          (cache.values[0] as Float32Array).set(values);
+          cache.keys[0].set(keys);
+          cache.values[0].set(values);
           return k.attention(out, q, cache, 0, batch, shape);
         }),
         /attention: element/,
@@ -205,7 +264,7 @@ describe('wasm kernels in shared memory', () => {
     const xOutside = random(5 * cols);
     const xInside = k.allocateFloat32(5 * cols);
     xInside.set(xOutside);
-    const m = k.loadMatrix(w, rows, cols);
+    const m = k.loadMatrix(f32Tensor(w, rows, cols));
     const a = new Float32Array(5 * rows);
     const b = k.allocateFloat32(5 * rows);
     await k.matmul(a, xOutside, m, 5);
@@ -221,7 +280,7 @@ describe('wasm kernels in shared memory', () => {
     // weights placed in the memory by one engine serve the other without a copy
     const w = first.allocateFloat32(4 * 8);
     w.set(random(32));
-    const m = second.loadMatrix(w, 4, 8);
+    const m = second.loadMatrix(f32Tensor(w, 4, 8));
     w[0] += 1; // a change to the shared weights shows in the next matmul: they were not copied
     const x = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : 0));
     const out = new Float32Array(4);

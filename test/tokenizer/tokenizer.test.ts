@@ -18,7 +18,7 @@ describe('ByteTokenizer', () => {
   });
 
   it('never turns user text into special tokens', () => {
-    const ids = tokenizer.encode('<|user|><|eos|>', false);
+    const ids = tokenizer.encode('<|user|><|eos|>', { addSpecial: false });
     assert.ok(ids.every((id) => id < 256));
   });
 });
@@ -40,7 +40,7 @@ describe('applyChatTemplate', () => {
 
 describe('IncrementalDetokenizer', () => {
   it('holds back a character split across tokens until it is complete', () => {
-    const d = new IncrementalDetokenizer();
+    const d = new IncrementalDetokenizer(tokenizer);
     const bytes = [...Buffer.from('a🦙b', 'utf8')];
     const deltas = bytes.map((b) => d.push([b]));
     assert.deepEqual(deltas, ['a', '', '', '', '🦙', 'b']);
@@ -48,7 +48,7 @@ describe('IncrementalDetokenizer', () => {
   });
 
   it('skips special tokens', () => {
-    const d = new IncrementalDetokenizer();
+    const d = new IncrementalDetokenizer(tokenizer);
     assert.equal(d.push([SPECIAL_TOKENS.bos, 0x68, SPECIAL_TOKENS.eos, 0x69]), 'hi');
   });
 
@@ -60,7 +60,7 @@ describe('IncrementalDetokenizer', () => {
         const r = rng.nextUint32() % 10;
         return r < 3 ? 0x80 + (rng.nextUint32() % 64) : r < 6 ? 0xc0 + (rng.nextUint32() % 64) : r < 9 ? rng.nextUint32() % 128 : 256 + (rng.nextUint32() % 6);
       });
-      const d = new IncrementalDetokenizer();
+      const d = new IncrementalDetokenizer(tokenizer);
       let streamed = '';
       for (let i = 0; i < ids.length; ) {
         const n = 1 + (rng.nextUint32() % 3);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { ModelConfig } from '../model-config.js';
 import type { KernelBackendName } from './create-kernels.js';
 import { GpuJsKernels, type GpuJsMode } from './gpujs.js';
+import { f32Tensor } from './kernels.js';
 import { WasmKernels } from './wasm.js';
 import { hasWebGpuAdapter, provideNavigatorGpu } from './webgpu-setup.js';
 
@@ -61,7 +62,7 @@ async function timeLargestMatmul(c: ModelConfig, n: number): Promise<{ wasmMs: n
   const time = async (backend: 'wasm' | 'gpujs') => {
     const kernels = backend === 'wasm' ? new WasmKernels({ maxContextLen: c.maxSeqLen }) : new GpuJsKernels({ mode: 'webgpu', maxContextLen: c.maxSeqLen });
     try {
-      const m = kernels.loadMatrix(w, rows, cols);
+      const m = kernels.loadMatrix(f32Tensor(w, rows, cols));
       await kernels.matmul(out, x, m, n); // compiles and uploads
       const start = performance.now();
       for (let i = 0; i < 3; i++) await kernels.matmul(out, x, m, n);

@@ -22,7 +22,7 @@ export interface KernelOptions {
 export async function createKernels(options: KernelOptions): Promise<Kernels> {
   switch (options.backend) {
     case 'reference':
-      return new ReferenceKernels();
+      return new ReferenceKernels(options.maxContextLen);
     case 'wasm':
       return new WasmKernels({ maxContextLen: options.maxContextLen, ...(options.memory ? { memory: options.memory } : {}) });
     case 'gpujs':

@@ -25,16 +25,6 @@ export function rmsScaleKernel(this: Consts<{ dim: number; eps: number }>, x: Fl
   return x[this.thread.y * this.constants.dim + this.thread.x] * scale * weight[this.thread.x];
 }
 
-export function ropeKernel(this: Consts<{ width: number; headDim: number; theta: number }>, x: Float32Array, positions: Float32Array): number {
-  const half = this.constants.headDim / 2;
-  const i = this.thread.x % this.constants.headDim;
-  const pair = i < half ? i : i - half;
-  const angle = positions[this.thread.y] * Math.pow(this.constants.theta, (-2 * pair) / this.constants.headDim);
-  const base = this.thread.y * this.constants.width + this.thread.x;
-  if (i < half) return x[base] * Math.cos(angle) - x[base + half] * Math.sin(angle);
-  return x[base] * Math.cos(angle) + x[base - half] * Math.sin(angle);
-}
-
 type AttentionConsts = Consts<{ numHeads: number; headDim: number; kvDim: number; group: number; width: number }>;
 
 /*
@@ -55,7 +45,11 @@ export function attentionScoresKernel(this: AttentionConsts, q: Float32Array, ke
   return dot / Math.sqrt(this.constants.headDim);
 }
 
-/** out[t, h · headDim + d] = Σ_p softmax(scores[t, h])[p] · v[p, d], over p ≤ positions[t]. */
+/**
+ * out[t, h · headDim + d] = Σ_p w[p] · v[p, d] over p ≤ positions[t], w = softmax(scores[t, h])
+ * rounded to f16 as llama.cpp rounds it before multiplying the f16 values (round half up: ties
+ * to even, as the hardware does, differ only on exact ties).
+ */
 export function attentionValuesKernel(this: AttentionConsts, scores: Float32Array[], values: Float32Array, positions: Float32Array, region: Float32Array): number {
   const t = this.thread.y;
   const h = Math.floor(this.thread.x / this.constants.headDim);
@@ -65,20 +59,22 @@ export function attentionValuesKernel(this: AttentionConsts, scores: Float32Arra
   let max = -3.0e38;
   for (let p1 = 0; p1 <= last; p1++) max = Math.max(max, scores[row][p1]);
   let denom = 0;
+  for (let p2 = 0; p2 <= last; p2++) denom += Math.exp(scores[row][p2] - max);
   let acc = 0;
   const vBase = region[t] * this.constants.width * this.constants.kvDim + Math.floor(h / this.constants.group) * this.constants.headDim + d;
-  for (let p2 = 0; p2 <= last; p2++) {
-    const e = Math.exp(scores[row][p2] - max);
-    denom += e;
-    acc += e * values[vBase + p2 * this.constants.kvDim];
+  for (let p3 = 0; p3 <= last; p3++) {
+    const w = Math.exp(scores[row][p3] - max) / denom;
+    // f16 keeps 11 significant bits; below 2^-14 it counts in steps of 2^-24
+    const ulp = Math.pow(2, Math.max(Math.floor(Math.log2(w)), -14) - 10);
+    acc += Math.round(w / ulp) * ulp * values[vBase + p3 * this.constants.kvDim];
   }
-  return acc / denom;
+  return acc;
 }
 
-export function siluMulKernel(this: Consts<{ hidden: number }>, gateUp: Float32Array): number {
-  const base = this.thread.y * 2 * this.constants.hidden + this.thread.x;
-  const g = gateUp[base];
-  return (g / (1 + Math.exp(-g))) * gateUp[base + this.constants.hidden];
+export function siluMulKernel(this: Consts<{ hidden: number }>, gate: Float32Array, up: Float32Array): number {
+  const i = this.thread.y * this.constants.hidden + this.thread.x;
+  const g = gate[i];
+  return (g / (1 + Math.exp(-g))) * up[i];
 }
 
 export function softmaxKernel(this: Consts<{ vocab: number }>, logits: Float32Array, invTemperature: Float32Array): number {

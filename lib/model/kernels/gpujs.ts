@@ -1,16 +1,11 @@
 import gpujs from 'gpu.js';
 import type { IGPUKernelSettings, IKernelRunShortcut, KernelOutput } from 'gpu.js';
-import {
-  attentionScoresKernel,
-  attentionValuesKernel,
-  matmulKernel,
-  rmsScaleKernel,
-  ropeKernel,
-  siluMulKernel,
-  softmaxKernel,
-  sumOfSquaresKernel,
-} from './gpujs-functions.js';
-import { createArrayKvCache, type AttentionBatch, type AttentionShape, type Kernels, type KvCache, type ResidentMatrix } from './kernels.js';
+import type { GgmlType } from '../formats/ggml-types.js';
+import { activationsFor } from '../quant/activations.js';
+import { dequantize } from '../quant/dequantize.js';
+import { halfToFloat, roundToHalf } from '../quant/half.js';
+import { attentionScoresKernel, attentionValuesKernel, matmulKernel, rmsScaleKernel, siluMulKernel, softmaxKernel, sumOfSquaresKernel } from './gpujs-functions.js';
+import { createArrayKvCache, type AttentionBatch, type AttentionShape, type Kernels, type KvCache, type ResidentMatrix, type RopeSpec, type WeightTensor } from './kernels.js';
 import { ReferenceKernels } from './reference.js';
 
 const { GPU } = gpujs;
@@ -31,8 +26,11 @@ export interface GpuJsKernelOptions {
 class GpuJsMatrix implements ResidentMatrix {
   constructor(
     readonly kernel: IKernelRunShortcut,
+    readonly type: GgmlType,
     readonly rows: number,
     readonly cols: number,
+    /** the weights as f32, for embedding lookups */
+    readonly values: Float32Array,
   ) {}
 }
 
@@ -47,24 +45,26 @@ const ROW_TILES = [8, 1] as const;
 /**
  * Kernels compiled by gpu.js. Every method awaits its kernels: in webgpu mode they answer with
  * promises (the GPU reads back asynchronously); in the CPU modes the await costs a microtask.
- * Weights are kernel constants, which gpu.js keeps resident; passing
+ * Weights are kernel constants, which gpu.js keeps resident, dequantized to f32 at load; passing
  * them as arguments would copy them into the backend on every call. Matmuls run one row per
- * call (measured as fast as a batched call, and one shape means one copy of the weights).
- * Residual adds and KV stores are plain copies and
- * stay in JavaScript, where they cost less than moving their operands into the backend.
+ * call (measured as fast as a batched call, and one shape means one copy of the weights), on
+ * activations converted to the weights' dot type first as the reference does. Residual adds,
+ * biases, embedding lookups, RoPE (table lookups) and KV stores stay in JavaScript, where they
+ * cost less than moving their operands into the backend.
  */
 export class GpuJsKernels implements Kernels {
   readonly name: string;
   private readonly gpu: InstanceType<typeof GPU>;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
   private readonly built: IKernelRunShortcut[] = [];
-  private readonly plain = new ReferenceKernels();
+  private readonly plain: ReferenceKernels;
   /** Attention's gathered contexts, one set per size, reused across calls. */
   private readonly regionBuffers = new Map<number, { keys: Float32Array; values: Float32Array; index: Float32Array }>();
 
   constructor(readonly options: GpuJsKernelOptions) {
     this.name = `gpujs-${options.mode}`;
     this.gpu = new GPU({ mode: options.mode });
+    this.plain = new ReferenceKernels(options.maxContextLen);
   }
 
   allocateFloat32(length: number): Float32Array {
@@ -75,18 +75,28 @@ export class GpuJsKernels implements Kernels {
     return new Int32Array(length);
   }
 
-  loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix {
-    if (w.length !== rows * cols) throw new RangeError(`matrix holds ${w.length} values, expected ${rows}×${cols}`);
-    return new GpuJsMatrix(this.build(matmulKernel, [rows], { cols, w }), rows, cols);
+  loadMatrix(w: WeightTensor): ResidentMatrix {
+    const values = dequantize(w.type, w.bytes, w.rows, w.cols);
+    return new GpuJsMatrix(this.build(matmulKernel, [w.rows], { cols: w.cols, w: values }), w.type, w.rows, w.cols, values);
   }
 
   createKvCache(numLayers: number, numSlots: number, kvDim: number): KvCache {
     return createArrayKvCache(numLayers, numSlots, kvDim);
   }
 
+  embed(out: Float32Array, tokenIds: Int32Array, table: ResidentMatrix, n: number): void {
+    const { values, cols } = table as GpuJsMatrix;
+    for (let t = 0; t < n; t++) out.set(values.subarray(tokenIds[t] * cols, (tokenIds[t] + 1) * cols), t * cols);
+  }
+
   async matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): Promise<void> {
-    const { kernel, rows, cols } = w as GpuJsMatrix;
-    for (let t = 0; t < n; t++) out.set((await kernel(x.subarray(t * cols, (t + 1) * cols))) as Float32Array, t * rows);
+    const { kernel, type, rows, cols } = w as GpuJsMatrix;
+    const xs = activationsFor(type, x, n, cols);
+    for (let t = 0; t < n; t++) out.set((await kernel(xs.subarray(t * cols, (t + 1) * cols))) as Float32Array, t * rows);
+  }
+
+  addBias(x: Float32Array, bias: Float32Array, n: number, width: number): void {
+    this.plain.addBias(x, bias, n, width);
   }
 
   async rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): Promise<void> {
@@ -98,12 +108,8 @@ export class GpuJsKernels implements Kernels {
     }
   }
 
-  async rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): Promise<void> {
-    const width = numHeads * headDim;
-    for (const [start, rows] of tiles(n)) {
-      const kernel = this.kernel(`rope:${width}:${headDim}:${theta}:${rows}`, ropeKernel, [width, rows], { width, headDim, theta });
-      copyRows(x, start * width, await kernel(x.slice(start * width, (start + rows) * width), positions.subarray(start, start + rows)));
-    }
+  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, rope: RopeSpec): void {
+    this.plain.rope(x, positions, n, numHeads, rope);
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
@@ -131,7 +137,9 @@ export class GpuJsKernels implements Kernels {
       const scoresKernel = this.kernel(`${key}:scores`, attentionScoresKernel, [width, rows * numHeads], consts);
       const valuesKernel = this.kernel(`${key}:values`, attentionValuesKernel, [qDim, rows], consts);
       const positions = batch.positions.subarray(start, start + rows);
-      const scores = await scoresKernel(q.subarray(start * qDim, (start + rows) * qDim), regions.keys, positions, regions.index);
+      // as llama.cpp multiplies q by f16 keys: q rounded to f16 first
+      const q16 = Float32Array.from(q.subarray(start * qDim, (start + rows) * qDim), roundToHalf);
+      const scores = await scoresKernel(q16, regions.keys, positions, regions.index);
       copyRows(out, start * qDim, await valuesKernel(scores, regions.values, positions, regions.index));
     }
   }
@@ -169,17 +177,19 @@ export class GpuJsKernels implements Kernels {
         const count = Math.min(blockSize, contextLen - p) * kvDim;
         const from = block * blockSize * kvDim;
         const to = (region * width + p) * kvDim;
-        buffers.keys.set(cache.keys[layer].subarray(from, from + count), to);
-        buffers.values.set(cache.values[layer].subarray(from, from + count), to);
+        for (let i = 0; i < count; i++) {
+          buffers.keys[to + i] = halfToFloat(cache.keys[layer][from + i]);
+          buffers.values[to + i] = halfToFloat(cache.values[layer][from + i]);
+        }
       }
     }
     return buffers;
   }
 
-  async siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): Promise<void> {
+  async siluMul(out: Float32Array, gate: Float32Array, up: Float32Array, n: number, hidden: number): Promise<void> {
     for (const [start, rows] of tiles(n)) {
       const kernel = this.kernel(`silu:${hidden}:${rows}`, siluMulKernel, [hidden, rows], { hidden });
-      copyRows(out, start * hidden, await kernel(gateUp.subarray(start * 2 * hidden, (start + rows) * 2 * hidden)));
+      copyRows(out, start * hidden, await kernel(gate.subarray(start * hidden, (start + rows) * hidden), up.subarray(start * hidden, (start + rows) * hidden)));
     }
   }
 
@@ -207,6 +217,7 @@ export class GpuJsKernels implements Kernels {
     this.gpu.destroy();
     this.kernels.clear();
     this.built.length = 0;
+    this.plain.dispose();
     this.regionBuffers.clear();
   }
 

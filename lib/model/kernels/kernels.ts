@@ -1,24 +1,43 @@
+import type { GgmlType } from '../formats/ggml-types.js';
+
 /**
  * The operations a forward pass is made of. Every implementation computes the same function as
  * the reference backend within the tolerance stated in the tests (KERNEL_TOLERANCE); buffers are
  * row-major, outputs come first, and `n` is the number of rows (tokens) in the batch.
  * A call may finish synchronously or return a promise; callers always await it.
+ *
+ * Numerics follow llama.cpp's CPU backend, so that a model gives llama.cpp's tokens:
+ * - a matmul first converts its activations to the weights' "dot type": rounded to f16 for F16
+ *   weights, to bfloat16 for BF16, quantized to Q8_0 blocks for Q8_0; F32 weights take them as
+ *   they are;
+ * - the KV cache holds f16; attention rounds q to f16 before q·k, and the softmax weights to f16
+ *   before they weigh v (ggml's mul_mat with f16 operands).
  */
 export type KernelResult = void | Promise<void>;
 
-/** A weight matrix [rows, cols] made resident in the backend once, at load time. */
+/** A weight matrix [rows, cols] in its file's type: each row is cols / blockValues blocks. */
+export interface WeightTensor {
+  readonly type: GgmlType;
+  readonly rows: number;
+  readonly cols: number;
+  /** rows · rowBytes(type, cols) bytes */
+  readonly bytes: Uint8Array;
+}
+
+/** A weight matrix made resident in the backend once, at load time. */
 export interface ResidentMatrix {
+  readonly type: GgmlType;
   readonly rows: number;
   readonly cols: number;
 }
 
-/** Per-layer key and value storage: [numSlots, kvDim] each, slot = block · blockSize + offset. */
+/** Per-layer key and value storage, f16 bits: [numSlots, kvDim] each, slot = block · blockSize + offset. */
 export interface KvCache {
   readonly numLayers: number;
   readonly numSlots: number;
   readonly kvDim: number;
-  readonly keys: readonly Float32Array[];
-  readonly values: readonly Float32Array[];
+  readonly keys: readonly Uint16Array[];
+  readonly values: readonly Uint16Array[];
 }
 
 /** Where each token of a batch sits, for writing its KV and for attending over its context. */
@@ -38,6 +57,21 @@ export interface AttentionShape {
   readonly maxBlocksPerSeq: number;
 }
 
+/**
+ * Rotary position embedding of one model. `normal` rotates adjacent pairs (2i, 2i+1), as
+ * llama.cpp does for Llama files (whose converter permutes q and k to match); `neox` rotates
+ * (i, i + headDim/2), as for Qwen and the built-in models. Pair i turns by
+ * freqScale · position · theta^(−2i/headDim) / freqFactors[i].
+ */
+export interface RopeSpec {
+  readonly headDim: number;
+  readonly theta: number;
+  readonly style: 'normal' | 'neox';
+  readonly freqScale: number;
+  /** Llama 3's per-pair divisors (the rope_freqs tensor), or null. */
+  readonly freqFactors: Float32Array | null; // [headDim / 2]
+}
+
 export interface Kernels {
   readonly name: string;
 
@@ -48,25 +82,28 @@ export interface Kernels {
   allocateFloat32(length: number): Float32Array;
   allocateInt32(length: number): Int32Array;
 
-  /** Makes w [rows, cols] resident so that later matmuls do not copy it. */
-  loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix;
+  /** Makes `w` resident so that later matmuls do not copy it. */
+  loadMatrix(w: WeightTensor): ResidentMatrix;
 
   /** Allocates the KV cache where this backend's attention reads it. */
   createKvCache(numLayers: number, numSlots: number, kvDim: number): KvCache;
 
-  /** out[n, w.rows] = x[n, w.cols] · wᵀ */
+  /** out[t] = table[tokenIds[t]] as f32: rows of the embedding, dequantized. out[n, table.cols] */
+  embed(out: Float32Array, tokenIds: Int32Array, table: ResidentMatrix, n: number): KernelResult;
+
+  /** out[n, w.rows] = x[n, w.cols] · wᵀ, with x converted to the weights' dot type first */
   matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): KernelResult;
+
+  /** x[t] += bias for each of n rows; x[n, width] */
+  addBias(x: Float32Array, bias: Float32Array, n: number, width: number): KernelResult;
 
   /** out[n, dim] = x / √(mean(x²) + eps) · weight[dim] */
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): KernelResult;
 
-  /**
-   * Rotary position embedding in place on x[n, numHeads · headDim], "rotate half" pairing
-   * (i, i + headDim/2) with angle position · theta^(−2i / headDim).
-   */
-  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): KernelResult;
+  /** Rotary embedding in place on x[n, numHeads · rope.headDim]. */
+  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, rope: RopeSpec): KernelResult;
 
-  /** cache.keys[layer][slot] = k[t], cache.values[layer][slot] = v[t] for slot = slotMapping[t]. */
+  /** cache.keys[layer][slot] = f16(k[t]), cache.values[layer][slot] = f16(v[t]) for slot = slotMapping[t]. */
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): KernelResult;
 
   /**
@@ -76,8 +113,8 @@ export interface Kernels {
    */
   attention(out: Float32Array, q: Float32Array, cache: KvCache, layer: number, batch: AttentionBatch, shape: AttentionShape): KernelResult;
 
-  /** out[n, hidden] = silu(gateUp[:, :hidden]) · gateUp[:, hidden:], gateUp[n, 2·hidden] */
-  siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): KernelResult;
+  /** out[n, hidden] = silu(gate) · up; gate, up [n, hidden] */
+  siluMul(out: Float32Array, gate: Float32Array, up: Float32Array, n: number, hidden: number): KernelResult;
 
   /** x[length] += y[length] */
   addInPlace(x: Float32Array, y: Float32Array, length: number): KernelResult;
@@ -103,7 +140,13 @@ export function createArrayKvCache(numLayers: number, numSlots: number, kvDim: n
     numLayers,
     numSlots,
     kvDim,
-    keys: Array.from({ length: numLayers }, () => new Float32Array(numSlots * kvDim)),
-    values: Array.from({ length: numLayers }, () => new Float32Array(numSlots * kvDim)),
+    keys: Array.from({ length: numLayers }, () => new Uint16Array(numSlots * kvDim)),
+    values: Array.from({ length: numLayers }, () => new Uint16Array(numSlots * kvDim)),
   };
+}
+
+/** An f32 matrix as a WeightTensor, viewing the same memory. */
+export function f32Tensor(values: Float32Array, rows: number, cols: number): WeightTensor {
+  if (values.length !== rows * cols) throw new RangeError(`matrix holds ${values.length} values, expected ${rows}×${cols}`);
+  return { type: 0 as GgmlType, rows, cols, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
 }

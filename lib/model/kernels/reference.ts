@@ -1,7 +1,14 @@
-import { createArrayKvCache, type AttentionBatch, type AttentionShape, type Kernels, type KvCache, type ResidentMatrix } from './kernels.js';
+import { activationsFor } from '../quant/activations.js';
+import { dequantize } from '../quant/dequantize.js';
+import { floatToHalf, halfToFloat, roundToHalf } from '../quant/half.js';
+import type { GgmlType } from '../formats/ggml-types.js';
+import { createArrayKvCache, type AttentionBatch, type AttentionShape, type Kernels, type KvCache, type ResidentMatrix, type RopeSpec, type WeightTensor } from './kernels.js';
+import { ropeKey, ropeTable, rotateHead } from './rope-table.js';
 
 class ReferenceMatrix implements ResidentMatrix {
   constructor(
+    readonly type: GgmlType,
+    /** the weights as f32 [rows, cols] */
     readonly data: Float32Array,
     readonly rows: number,
     readonly cols: number,
@@ -9,11 +16,15 @@ class ReferenceMatrix implements ResidentMatrix {
 }
 
 /**
- * The oracle: each kernel written the obvious way, accumulating in double precision. Every other
- * backend is tested against this one. Not meant to be fast.
+ * The oracle: each kernel written the obvious way, accumulating in double precision, with
+ * llama.cpp's conversions spelled out (see kernels.ts). Every other backend is tested against
+ * this one. Not meant to be fast.
  */
 export class ReferenceKernels implements Kernels {
   readonly name = 'reference';
+  private readonly ropeTables = new Map<string, Float32Array>();
+
+  constructor(private readonly maxContextLen = 4096) {}
 
   allocateFloat32(length: number): Float32Array {
     return new Float32Array(length);
@@ -23,24 +34,33 @@ export class ReferenceKernels implements Kernels {
     return new Int32Array(length);
   }
 
-  loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix {
-    if (w.length !== rows * cols) throw new RangeError(`matrix holds ${w.length} values, expected ${rows}×${cols}`);
-    return new ReferenceMatrix(w, rows, cols);
+  loadMatrix(w: WeightTensor): ResidentMatrix {
+    return new ReferenceMatrix(w.type, dequantize(w.type, w.bytes, w.rows, w.cols), w.rows, w.cols);
   }
 
   createKvCache(numLayers: number, numSlots: number, kvDim: number): KvCache {
     return createArrayKvCache(numLayers, numSlots, kvDim);
   }
 
+  embed(out: Float32Array, tokenIds: Int32Array, table: ResidentMatrix, n: number): void {
+    const { data, cols } = table as ReferenceMatrix;
+    for (let t = 0; t < n; t++) out.set(data.subarray(tokenIds[t] * cols, (tokenIds[t] + 1) * cols), t * cols);
+  }
+
   matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): void {
-    const { data, rows, cols } = w as ReferenceMatrix;
+    const { type, data, rows, cols } = w as ReferenceMatrix;
+    const xs = activationsFor(type, x, n, cols);
     for (let t = 0; t < n; t++) {
       for (let r = 0; r < rows; r++) {
         let sum = 0;
-        for (let c = 0; c < cols; c++) sum += x[t * cols + c] * data[r * cols + c];
+        for (let c = 0; c < cols; c++) sum += xs[t * cols + c] * data[r * cols + c];
         out[t * rows + r] = sum;
       }
     }
+  }
+
+  addBias(x: Float32Array, bias: Float32Array, n: number, width: number): void {
+    for (let t = 0; t < n; t++) for (let i = 0; i < width; i++) x[t * width + i] += bias[i];
   }
 
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): void {
@@ -52,29 +72,20 @@ export class ReferenceKernels implements Kernels {
     }
   }
 
-  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): void {
-    const half = headDim / 2;
+  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, rope: RopeSpec): void {
+    const table = this.ropeTable(rope);
     for (let t = 0; t < n; t++) {
-      for (let h = 0; h < numHeads; h++) {
-        const base = (t * numHeads + h) * headDim;
-        for (let i = 0; i < half; i++) {
-          const angle = positions[t] * Math.pow(theta, (-2 * i) / headDim);
-          const cos = Math.cos(angle);
-          const sin = Math.sin(angle);
-          const a = x[base + i];
-          const b = x[base + i + half];
-          x[base + i] = a * cos - b * sin;
-          x[base + i + half] = b * cos + a * sin;
-        }
-      }
+      for (let h = 0; h < numHeads; h++) rotateHead(x, (t * numHeads + h) * rope.headDim, table, positions[t], rope);
     }
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
     const d = cache.kvDim;
     for (let t = 0; t < n; t++) {
-      cache.keys[layer].set(k.subarray(t * d, (t + 1) * d), slotMapping[t] * d);
-      cache.values[layer].set(v.subarray(t * d, (t + 1) * d), slotMapping[t] * d);
+      for (let i = 0; i < d; i++) {
+        cache.keys[layer][slotMapping[t] * d + i] = floatToHalf(k[t * d + i]);
+        cache.values[layer][slotMapping[t] * d + i] = floatToHalf(v[t * d + i]);
+      }
     }
   }
 
@@ -84,48 +95,41 @@ export class ReferenceKernels implements Kernels {
     const values = cache.values[layer];
     const kvDim = numKvHeads * headDim;
     const group = numHeads / numKvHeads;
-    const scale = 1 / Math.sqrt(headDim);
+    const scale = Math.fround(1 / Math.sqrt(headDim));
     let longest = 0;
     for (let t = 0; t < batch.numTokens; t++) longest = Math.max(longest, batch.positions[t] + 1);
-    const scores = new Float64Array(longest);
+    const weights = new Float64Array(longest);
     for (let t = 0; t < batch.numTokens; t++) {
       const table = batch.tokenSeq[t] * maxBlocksPerSeq;
       const contextLen = batch.positions[t] + 1;
+      const slot = (p: number) => batch.blockTables[table + Math.floor(p / blockSize)] * blockSize + (p % blockSize);
       for (let h = 0; h < numHeads; h++) {
         const qBase = (t * numHeads + h) * headDim;
         const kvOffset = Math.floor(h / group) * headDim;
         let max = -Infinity;
         for (let p = 0; p < contextLen; p++) {
-          const slot = batch.blockTables[table + Math.floor(p / blockSize)] * blockSize + (p % blockSize);
           let dot = 0;
-          for (let i = 0; i < headDim; i++) dot += q[qBase + i] * keys[slot * kvDim + kvOffset + i];
-          scores[p] = dot * scale;
-          if (scores[p] > max) max = scores[p];
+          for (let i = 0; i < headDim; i++) dot += roundToHalf(q[qBase + i]) * halfToFloat(keys[slot(p) * kvDim + kvOffset + i]);
+          weights[p] = Math.fround(dot) * scale;
+          if (weights[p] > max) max = weights[p];
         }
         let denom = 0;
         for (let p = 0; p < contextLen; p++) {
-          scores[p] = Math.exp(scores[p] - max);
-          denom += scores[p];
+          weights[p] = Math.exp(weights[p] - max);
+          denom += weights[p];
         }
+        for (let p = 0; p < contextLen; p++) weights[p] = roundToHalf(weights[p] / denom);
         for (let i = 0; i < headDim; i++) {
           let acc = 0;
-          for (let p = 0; p < contextLen; p++) {
-            const slot = batch.blockTables[table + Math.floor(p / blockSize)] * blockSize + (p % blockSize);
-            acc += scores[p] * values[slot * kvDim + kvOffset + i];
-          }
-          out[qBase + i] = acc / denom;
+          for (let p = 0; p < contextLen; p++) acc += weights[p] * halfToFloat(values[slot(p) * kvDim + kvOffset + i]);
+          out[qBase + i] = acc;
         }
       }
     }
   }
 
-  siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): void {
-    for (let t = 0; t < n; t++) {
-      for (let i = 0; i < hidden; i++) {
-        const g = gateUp[t * 2 * hidden + i];
-        out[t * hidden + i] = (g / (1 + Math.exp(-g))) * gateUp[t * 2 * hidden + hidden + i];
-      }
-    }
+  siluMul(out: Float32Array, gate: Float32Array, up: Float32Array, n: number, hidden: number): void {
+    for (let i = 0; i < n * hidden; i++) out[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
@@ -143,5 +147,14 @@ export class ReferenceKernels implements Kernels {
     }
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.ropeTables.clear();
+  }
+
+  private ropeTable(rope: RopeSpec): Float32Array {
+    const key = ropeKey(rope);
+    let table = this.ropeTables.get(key);
+    if (!table) this.ropeTables.set(key, (table = ropeTable(rope, this.maxContextLen)));
+    return table;
+  }
 }

@@ -14,6 +14,14 @@ export function createSharedMemory(bytes: number): WebAssembly.Memory {
 }
 
 /**
+ * Every SharedArrayBuffer object a memory has shown in this thread: growing a shared memory gives
+ * `memory.buffer` a new object over the same bytes, and views made through any of them are views
+ * of the memory. One registry per memory, shared by every arena of it in this thread, so that an
+ * engine recognises the weights another engine's arena placed.
+ */
+const BUFFERS_OF_MEMORY = new WeakMap<WebAssembly.Memory, WeakSet<ArrayBufferLike>>();
+
+/**
  * Hands out 16-byte-aligned pieces of a shared WebAssembly memory to one engine. It grows the
  * memory in chunks; growing a shared memory is atomic, so engines in different threads that grow
  * the same memory each get chunks of their own without talking to each other. Nothing is freed:
@@ -22,10 +30,12 @@ export function createSharedMemory(bytes: number): WebAssembly.Memory {
 export class WasmArena {
   private next = 0;
   private end = 0;
-  /** Every SharedArrayBuffer object this memory has shown us; views on any of them are in the memory. */
-  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private readonly buffers: WeakSet<ArrayBufferLike>;
 
   constructor(readonly memory: WebAssembly.Memory) {
+    let buffers = BUFFERS_OF_MEMORY.get(memory);
+    if (!buffers) BUFFERS_OF_MEMORY.set(memory, (buffers = new WeakSet()));
+    this.buffers = buffers;
     this.buffers.add(memory.buffer);
   }
 
@@ -38,6 +48,7 @@ export class WasmArena {
 
   /** Whether `view` lies in this memory, so a kernel can read it by address. */
   contains(view: ArrayBufferView): boolean {
+    this.buffers.add(this.memory.buffer);
     return this.buffers.has(view.buffer);
   }
 

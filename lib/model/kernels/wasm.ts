@@ -1,12 +1,20 @@
 import { readFileSync } from 'node:fs';
-import type { AttentionBatch, AttentionShape, Kernels, KvCache, ResidentMatrix } from './kernels.js';
+import { GGML_TYPE, ggmlTypeName, type GgmlType } from '../formats/ggml-types.js';
+import type { AttentionBatch, AttentionShape, Kernels, KvCache, ResidentMatrix, RopeSpec, WeightTensor } from './kernels.js';
+import { ropeKey, ropeTable } from './rope-table.js';
 import { createSharedMemory, WasmArena } from './wasm-arena.js';
 
 /** The functions of assembly/kernels.ts; every buffer argument is a byte offset. */
 interface WasmExports {
-  matmul(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
+  matmulF32(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
+  matmulF16(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
+  matmulBf16(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
+  roundRows(out: number, x: number, count: number, bfloat: number): void;
+  quantizeQ8_0(xq: number, xd: number, x: number, n: number, cols: number): void;
+  matmulQ8_0(out: number, xq: number, xd: number, w: number, n: number, rows: number, cols: number): void;
+  embed(out: number, tokenIds: number, table: number, n: number, cols: number, type: number): void;
   rmsNorm(out: number, x: number, weight: number, n: number, dim: number, eps: number): void;
-  rope(x: number, positions: number, n: number, numHeads: number, headDim: number, table: number): void;
+  rope(x: number, positions: number, n: number, numHeads: number, headDim: number, table: number, neox: number): void;
   storeKv(keys: number, values: number, k: number, v: number, slotMapping: number, n: number, kvDim: number): void;
   attention(
     out: number,
@@ -22,9 +30,11 @@ interface WasmExports {
     headDim: number,
     blockSize: number,
     maxBlocksPerSeq: number,
-    scores: number,
+    scratch: number,
+    maxContext: number,
   ): void;
-  siluMul(out: number, gateUp: number, n: number, hidden: number): void;
+  siluMul(out: number, gate: number, up: number, count: number): void;
+  addBias(x: number, bias: number, n: number, width: number): void;
   addInPlace(x: number, y: number, length: number): void;
   softmax(out: number, logits: number, invTemperature: number, n: number, vocab: number): void;
 }
@@ -47,30 +57,34 @@ export interface WasmKernelOptions {
 class WasmMatrix implements ResidentMatrix {
   constructor(
     readonly ptr: number,
+    readonly type: GgmlType,
     readonly rows: number,
     readonly cols: number,
   ) {}
 }
 
+type View = Float32Array | Int32Array | Uint16Array;
+
 /**
  * Hand-written WebAssembly SIMD kernels. The weights stay where they are, in the shared memory
- * every engine worker maps; this engine's activations, KV cache and scratch come from its own
- * chunks of that memory (allocateFloat32/Int32, createKvCache), so kernels read them by address
- * with no copy. Arrays from elsewhere work too: they are copied in (and outputs out) per call.
+ * every engine worker maps, in their file's type; this engine's activations, KV cache and
+ * scratch come from its own chunks of that memory (allocateFloat32/Int32, createKvCache), so
+ * kernels read them by address with no copy. Arrays from elsewhere work too: they are copied in
+ * (and outputs out) per call.
  */
 export class WasmKernels implements Kernels {
   readonly name = 'wasm';
   private readonly arena: WasmArena;
   private readonly fn: WasmExports;
-  private readonly scores: number; // [maxContextLen] attention weights of one (token, head)
   private readonly ropeTables = new Map<string, Float32Array>();
+  /** Activations converted for a matmul's dot type, and attention's scores: grown on demand. */
+  private scratch = { ptr: 0, bytes: 0 };
   private staging = { ptr: 0, bytes: 0, used: 0 };
 
   constructor(readonly options: WasmKernelOptions) {
     const memory = options.memory ?? createSharedMemory(0);
     this.arena = new WasmArena(memory);
     this.fn = new WebAssembly.Instance(kernelModule(), { env: { memory } }).exports as unknown as WasmExports;
-    this.scores = this.arena.allocate(4 * options.maxContextLen);
   }
 
   get memory(): WebAssembly.Memory {
@@ -85,32 +99,67 @@ export class WasmKernels implements Kernels {
     return this.arena.int32(length);
   }
 
-  loadMatrix(w: Float32Array, rows: number, cols: number): ResidentMatrix {
-    if (w.length !== rows * cols) throw new RangeError(`matrix holds ${w.length} values, expected ${rows}×${cols}`);
-    if (this.arena.contains(w)) return new WasmMatrix(w.byteOffset, rows, cols);
-    const copy = this.arena.float32(w.length); // weights from elsewhere: copied once, at load
-    copy.set(w);
-    return new WasmMatrix(copy.byteOffset, rows, cols);
+  loadMatrix(w: WeightTensor): ResidentMatrix {
+    if (![GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0].includes(w.type as never)) throw new RangeError(`the wasm kernels cannot multiply ${ggmlTypeName(w.type)} weights`);
+    if (this.arena.contains(w.bytes)) return new WasmMatrix(w.bytes.byteOffset, w.type, w.rows, w.cols);
+    const ptr = this.arena.allocate(w.bytes.length); // weights from elsewhere: copied once, at load
+    new Uint8Array(this.arena.buffer, ptr, w.bytes.length).set(w.bytes);
+    return new WasmMatrix(ptr, w.type, w.rows, w.cols);
   }
 
   createKvCache(numLayers: number, numSlots: number, kvDim: number): KvCache {
-    const keys = Array.from({ length: numLayers }, () => this.arena.float32(numSlots * kvDim));
-    const values = Array.from({ length: numLayers }, () => this.arena.float32(numSlots * kvDim));
+    const keys = Array.from({ length: numLayers }, () => this.uint16(numSlots * kvDim));
+    const values = Array.from({ length: numLayers }, () => this.uint16(numSlots * kvDim));
     return { numLayers, numSlots, kvDim, keys, values };
+  }
+
+  embed(out: Float32Array, tokenIds: Int32Array, table: ResidentMatrix, n: number): void {
+    const m = table as WasmMatrix;
+    this.call(() => this.fn.embed(this.out(out, n * m.cols), this.in(tokenIds, n), m.ptr, n, m.cols, m.type));
   }
 
   matmul(out: Float32Array, x: Float32Array, w: ResidentMatrix, n: number): void {
     const m = w as WasmMatrix;
-    this.call(() => this.fn.matmul(this.out(out, n * m.rows), this.in(x, n * m.cols), m.ptr, n, m.rows, m.cols));
+    const count = n * m.cols;
+    this.call(() => {
+      const o = this.out(out, n * m.rows);
+      const xp = this.in(x, count);
+      switch (m.type) {
+        case GGML_TYPE.F32:
+          return this.fn.matmulF32(o, xp, m.ptr, n, m.rows, m.cols);
+        case GGML_TYPE.F16:
+        case GGML_TYPE.BF16: {
+          const rounded = this.scratchBytes(4 * count);
+          this.fn.roundRows(rounded, xp, count, m.type === GGML_TYPE.BF16 ? 1 : 0);
+          return m.type === GGML_TYPE.F16 ? this.fn.matmulF16(o, rounded, m.ptr, n, m.rows, m.cols) : this.fn.matmulBf16(o, rounded, m.ptr, n, m.rows, m.cols);
+        }
+        case GGML_TYPE.Q8_0: {
+          const quantsBytes = (count + 15) & ~15;
+          const xq = this.scratchBytes(quantsBytes + count / 8);
+          const xd = xq + quantsBytes;
+          this.fn.quantizeQ8_0(xq, xd, xp, n, m.cols);
+          return this.fn.matmulQ8_0(o, xq, xd, m.ptr, n, m.rows, m.cols);
+        }
+      }
+    });
+  }
+
+  addBias(x: Float32Array, bias: Float32Array, n: number, width: number): void {
+    this.call(() => this.fn.addBias(this.inOut(x, n * width), this.in(bias, width), n, width));
   }
 
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): void {
     this.call(() => this.fn.rmsNorm(this.out(out, n * dim), this.in(x, n * dim), this.in(weight, dim), n, dim, eps));
   }
 
-  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, headDim: number, theta: number): void {
-    const table = this.ropeTable(headDim, theta);
-    this.call(() => this.fn.rope(this.inOut(x, n * numHeads * headDim), this.in(positions, n), n, numHeads, headDim, table.byteOffset));
+  rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, rope: RopeSpec): void {
+    for (let t = 0; t < n; t++) {
+      if (positions[t] >= this.options.maxContextLen) throw new RangeError(`position ${positions[t]} is beyond the context length ${this.options.maxContextLen}`);
+    }
+    const table = this.ropeTable(rope);
+    this.call(() =>
+      this.fn.rope(this.inOut(x, n * numHeads * rope.headDim), this.in(positions, n), n, numHeads, rope.headDim, table.byteOffset, rope.style === 'neox' ? 1 : 0),
+    );
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
@@ -125,11 +174,14 @@ export class WasmKernels implements Kernels {
   attention(out: Float32Array, q: Float32Array, cache: KvCache, layer: number, batch: AttentionBatch, shape: AttentionShape): void {
     const { numHeads, numKvHeads, headDim, blockSize, maxBlocksPerSeq } = shape;
     const n = batch.numTokens;
+    const maxContext = this.options.maxContextLen;
     for (let t = 0; t < n; t++) {
-      if (batch.positions[t] >= this.options.maxContextLen) throw new RangeError(`position ${batch.positions[t]} is beyond the context length ${this.options.maxContextLen}`);
+      if (batch.positions[t] >= maxContext) throw new RangeError(`position ${batch.positions[t]} is beyond the context length ${maxContext}`);
     }
     const width = numHeads * headDim;
-    this.call(() =>
+    const group = numHeads / numKvHeads;
+    this.call(() => {
+      const scratch = this.scratchBytes(4 * (group * maxContext + group * headDim + headDim));
       this.fn.attention(
         this.out(out, n * width),
         this.in(q, n * width),
@@ -144,13 +196,14 @@ export class WasmKernels implements Kernels {
         headDim,
         blockSize,
         maxBlocksPerSeq,
-        this.scores,
-      ),
-    );
+        scratch,
+        maxContext,
+      );
+    });
   }
 
-  siluMul(out: Float32Array, gateUp: Float32Array, n: number, hidden: number): void {
-    this.call(() => this.fn.siluMul(this.out(out, n * hidden), this.in(gateUp, n * 2 * hidden), n, hidden));
+  siluMul(out: Float32Array, gate: Float32Array, up: Float32Array, n: number, hidden: number): void {
+    this.call(() => this.fn.siluMul(this.out(out, n * hidden), this.in(gate, n * hidden), this.in(up, n * hidden), n * hidden));
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
@@ -166,56 +219,57 @@ export class WasmKernels implements Kernels {
     this.ropeTables.clear();
   }
 
-  /** cos and sin of position · θ^(−2i/headDim), [maxContextLen, headDim/2, 2], computed once in double precision. */
-  private ropeTable(headDim: number, theta: number): Float32Array {
-    const key = `${headDim}:${theta}`;
+  private uint16(length: number): Uint16Array {
+    const at = this.arena.allocate(2 * length);
+    return new Uint16Array(this.arena.buffer, at, length);
+  }
+
+  private ropeTable(rope: RopeSpec): Float32Array {
+    const key = ropeKey(rope);
     let table = this.ropeTables.get(key);
-    if (table) return table;
-    const half = headDim / 2;
-    table = this.arena.float32(this.options.maxContextLen * half * 2);
-    for (let p = 0; p < this.options.maxContextLen; p++) {
-      for (let i = 0; i < half; i++) {
-        const angle = p * Math.pow(theta, (-2 * i) / headDim);
-        table[(p * half + i) * 2] = Math.cos(angle);
-        table[(p * half + i) * 2 + 1] = Math.sin(angle);
-      }
-    }
-    this.ropeTables.set(key, table);
+    if (!table) this.ropeTables.set(key, (table = ropeTable(rope, this.options.maxContextLen, this.arena.float32(this.options.maxContextLen * rope.headDim))));
     return table;
+  }
+
+  /** An address of at least `bytes` scratch bytes, valid until the next call that asks for scratch. */
+  private scratchBytes(bytes: number): number {
+    if (bytes > this.scratch.bytes) {
+      const size = Math.max(bytes, 2 * this.scratch.bytes);
+      this.scratch = { ptr: this.arena.allocate(size), bytes: size };
+    }
+    return this.scratch.ptr;
   }
 
   /* Arrays outside the memory go through the staging area: copied in before the call, and those
    * the call writes copied back after it. `pending` holds the write-backs of the current call. */
-  private pending: { from: number; to: Float32Array; length: number }[] = [];
+  private pending: { from: number; to: View; length: number }[] = [];
 
   private call(run: () => void): void {
     this.staging.used = 0;
     this.pending = [];
     run();
-    const f32 = new Float32Array(this.arena.buffer);
-    for (const { from, to, length } of this.pending) to.set(f32.subarray(from / 4, from / 4 + length));
+    for (const { from, to, length } of this.pending) to.set(viewLike(to, this.arena.buffer, from, length) as never);
     this.pending = [];
   }
 
   /** Address of `a` for reading. */
-  private in(a: Float32Array | Int32Array, length: number): number {
+  private in(a: View, length: number): number {
     if (this.arena.contains(a)) return a.byteOffset;
-    const ptr = this.stage(4 * length); // first: staging may grow the memory
-    const target = a instanceof Int32Array ? new Int32Array(this.arena.buffer, ptr, length) : new Float32Array(this.arena.buffer, ptr, length);
-    target.set(a.subarray(0, length) as never);
+    const ptr = this.stage(a.BYTES_PER_ELEMENT * length); // first: staging may grow the memory
+    viewLike(a, this.arena.buffer, ptr, length).set(a.subarray(0, length) as never);
     return ptr;
   }
 
   /** Address of `a` for writing. */
-  private out(a: Float32Array, length: number): number {
+  private out(a: View, length: number): number {
     if (this.arena.contains(a)) return a.byteOffset;
-    const ptr = this.stage(4 * length);
+    const ptr = this.stage(a.BYTES_PER_ELEMENT * length);
     this.pending.push({ from: ptr, to: a, length });
     return ptr;
   }
 
   /** Address of `a` for reading and writing. */
-  private inOut(a: Float32Array, length: number): number {
+  private inOut(a: View, length: number): number {
     if (this.arena.contains(a)) return a.byteOffset;
     const ptr = this.in(a, length);
     this.pending.push({ from: ptr, to: a, length });
@@ -233,4 +287,11 @@ export class WasmKernels implements Kernels {
     this.staging.used += size;
     return ptr;
   }
+}
+
+/** A view of the same element type as `like`, over `buffer`. */
+function viewLike(like: View, buffer: ArrayBufferLike, byteOffset: number, length: number): View {
+  if (like instanceof Int32Array) return new Int32Array(buffer, byteOffset, length);
+  if (like instanceof Uint16Array) return new Uint16Array(buffer, byteOffset, length);
+  return new Float32Array(buffer, byteOffset, length);
 }

@@ -1,0 +1,31 @@
+import { halfToFloat } from './half';
+
+/**
+ * out[t] = table[tokenIds[t]] in f32 (ggml's get_rows): the embedding rows of a batch, converted
+ * from the table's type. `type` is the ggml type id: 0 F32, 1 F16, 8 Q8_0, 30 BF16.
+ */
+export function embed(out: usize, tokenIds: usize, table: usize, n: i32, cols: i32, type: i32): void {
+  const outRow = <usize>cols << 2;
+  for (let t: i32 = 0; t < n; t++) {
+    const id = <usize>load<i32>(tokenIds + (<usize>t << 2));
+    const o = out + <usize>t * outRow;
+    if (type == 0) {
+      memory.copy(o, table + id * outRow, outRow);
+    } else if (type == 1 || type == 30) {
+      const row = table + id * (<usize>cols << 1);
+      for (let c: i32 = 0; c < cols; c++) {
+        const bits = <u32>load<u16>(row + (<usize>c << 1));
+        store<f32>(o + (<usize>c << 2), type == 1 ? halfToFloat(bits) : reinterpret<f32>(bits << 16));
+      }
+    } else if (type == 8) {
+      const row = table + id * (<usize>(cols / 32) * 34);
+      for (let b: i32 = 0; b < cols / 32; b++) {
+        const block = row + <usize>b * 34;
+        const d = halfToFloat(load<u16>(block));
+        for (let j: i32 = 0; j < 32; j++) store<f32>(o + (<usize>(b * 32 + j) << 2), d * <f32>load<i8>(block + 2 + <usize>j));
+      }
+    } else {
+      unreachable();
+    }
+  }
+}

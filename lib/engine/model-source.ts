@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { readGguf, type GgufFile } from '../model/formats/gguf.js';
+import { modelFromGguf } from '../model/formats/gguf-model.js';
+import { vocabFromGguf } from '../model/formats/gguf-vocab.js';
+import { isPresetName, MODEL_PRESETS, type ModelConfig, type PresetName } from '../model/model-config.js';
+import { ModelLoadError } from '../model/model-load-error.js';
+import type { TensorLayout } from '../model/weights.js';
+import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
+import type { VocabData } from '../tokenizer/vocab.js';
+
+/** Where a model comes from: a built-in preset, or a GGUF file whose header has been read and checked. */
+export type ModelSource =
+  | { readonly kind: 'built-in'; readonly name: PresetName; readonly modelConfig: ModelConfig }
+  | { readonly kind: 'gguf'; readonly path: string; readonly file: GgufFile; readonly modelConfig: ModelConfig; readonly tensors: readonly TensorLayout[]; readonly vocab: VocabData };
+
+/**
+ * A built-in model's name, or the path of a GGUF file (read here: header, metadata, tensor infos;
+ * the weights are read later, once). Throws ModelLoadError saying what is wrong.
+ */
+export function openModel(model: string): ModelSource {
+  if (isPresetName(model)) return { kind: 'built-in', name: model, modelConfig: MODEL_PRESETS[model] };
+  if (!model.toLowerCase().endsWith('.gguf') && !existsSync(model)) {
+    throw new ModelLoadError(`unknown model "${model}": not a built-in model (${Object.keys(MODEL_PRESETS).join(', ')}) and not a .gguf file`);
+  }
+  const resolved = path.resolve(model);
+  const file = readGguf(resolved);
+  const { config, tensors } = modelFromGguf(file);
+  return { kind: 'gguf', path: resolved, file, modelConfig: config, tensors, vocab: vocabFromGguf(file) };
+}
+
+/** The model's own tokenizer: the byte tokenizer of the built-in models, or the file's vocabulary. */
+export function tokenizerOf(source: ModelSource): Tokenizer {
+  if (source.kind === 'built-in') return new ByteTokenizer();
+  try {
+    return new VocabTokenizer(source.vocab);
+  } catch (err) {
+    throw new ModelLoadError(`${source.path}: ${(err as Error).message}`);
+  }
+}
+
+/** The name a model is served under unless told otherwise: a built-in model's name, a GGUF file's file name. */
+export function defaultServedModelName(model: string): string {
+  return isPresetName(model) ? model : path.basename(model);
+}

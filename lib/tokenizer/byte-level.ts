@@ -1,0 +1,35 @@
+/**
+ * GPT-2's byte-level alphabet: each of the 256 bytes is one printable code point, so that BPE
+ * merges never see a raw byte (unicode.cpp, unicode_byte_to_utf8_map).
+ */
+const BYTE_TO_CHAR: readonly string[] = (() => {
+  const map = new Array<string>(256);
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  let next = 256;
+  for (let b = 0; b < 256; b++) map[b] = String.fromCodePoint(printable(b) ? b : next++);
+  return map;
+})();
+
+const CHAR_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_CHAR.map((ch, b) => [ch, b]));
+
+/** The byte-level string of UTF-8 bytes. */
+export function bytesToByteLevel(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += BYTE_TO_CHAR[b];
+  return out;
+}
+
+/** The bytes a byte-level token stands for; characters outside the alphabet come back as their own UTF-8. */
+export function byteLevelToBytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of text) {
+    const b = CHAR_TO_BYTE.get(ch);
+    if (b !== undefined) out.push(b);
+    else for (const x of new TextEncoder().encode(`[UNK_BYTE_${ch}]`)) out.push(x);
+  }
+  return Uint8Array.from(out);
+}
+
+export function byteLevelChar(byte: number): string {
+  return BYTE_TO_CHAR[byte];
+}

@@ -1,0 +1,223 @@
+import { bpeTokenizeWord, type BpeVocab } from './bpe.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
+import { CHATML_TEMPLATE, JinjaChatTemplate } from './jinja-template.js';
+import { bytesToByteLevel, byteLevelToBytes } from './byte-level.js';
+import { preTokenize, preTokenizerFamily, supportedPreTokenizers, type PreTokenizerFamily } from './pre-tokenize.js';
+import { partitionSpecialTokens } from './special-tokens.js';
+import { spmTokenize, type SpmVocab } from './spm.js';
+import type { EncodeOptions, Tokenizer } from './tokenizer.js';
+import { codePoints, fromCodePoints, utf8Decode, utf8Encode } from './utf8.js';
+import { resolveVocab, TokenAttr, type ResolvedVocab, type VocabData } from './vocab.js';
+
+const SPACE_MARK = '\u2581'; // "▁", SentencePiece's space
+
+/**
+ * The tokenizer a model file describes: SentencePiece (`llama`: scores, byte fallback, a space
+ * prefix) or byte-level BPE (`gpt2`: merges, a pre-tokenizer named by tokenizer.ggml.pre), with
+ * llama.cpp's special-token handling, so that the same text gives the same ids as llama.cpp.
+ */
+export class VocabTokenizer implements Tokenizer {
+  private readonly vocab: ResolvedVocab;
+  private readonly family: PreTokenizerFamily | null;
+  private readonly mergeRanks: Map<string, number> | null;
+  private readonly pieces: readonly Uint8Array[];
+  private readonly bpeVocab: BpeVocab;
+  readonly endOfGenerationIds: readonly number[];
+  /** The model's chat template, or ChatML when its file has none (`usesFallbackTemplate`). */
+  readonly chatTemplate: JinjaChatTemplate;
+  readonly usesFallbackTemplate: boolean;
+
+  constructor(data: VocabData) {
+    this.vocab = resolveVocab(data);
+    this.usesFallbackTemplate = data.chatTemplate === null;
+    const tokenText = (id: number | null) => (id === null ? '' : this.vocab.tokens[id]);
+    this.chatTemplate = new JinjaChatTemplate(data.chatTemplate ?? CHATML_TEMPLATE, tokenText(this.vocab.bosTokenId), tokenText(this.vocab.eosTokenId));
+    this.endOfGenerationIds = [...this.vocab.endOfGeneration].sort((a, b) => a - b);
+    if (this.vocab.kind === 'bpe') {
+      this.family = preTokenizerFamily(this.vocab.pre);
+      if (!this.family) throw new RangeError(`tokenizer.ggml.pre "${this.vocab.pre}" is not supported; supported: ${supportedPreTokenizers().join(', ')}`);
+      if (!data.merges) throw new RangeError('a gpt2 (BPE) tokenizer needs tokenizer.ggml.merges, and the file has none');
+      this.mergeRanks = new Map();
+      data.merges.forEach((merge, rank) => {
+        const at = merge.indexOf(' ', 1);
+        if (at > 0 && !this.mergeRanks?.has(merge)) this.mergeRanks?.set(merge, rank);
+      });
+    } else {
+      this.family = null;
+      this.mergeRanks = null;
+    }
+    this.bpeVocab = {
+      tokenId: (text) => this.vocab.textToId.get(text),
+      mergeRank: (left, right) => this.mergeRanks?.get(`${left} ${right}`),
+      ignoreMerges: this.family === 'llama3', // llama.cpp sets ignore_merges for the Llama 3 pre-tokenizer
+    };
+    this.pieces = this.vocab.tokens.map((_, id) => this.computePiece(id));
+  }
+
+  get vocabSize(): number {
+    return this.vocab.tokens.length;
+  }
+
+  get bosTokenId(): number | null {
+    return this.vocab.bosTokenId;
+  }
+
+  get eosTokenId(): number | null {
+    return this.vocab.eosTokenId;
+  }
+
+  /** Whether encode() with addSpecial adds BOS. */
+  get addsBos(): boolean {
+    return this.vocab.addBos && this.vocab.bosTokenId !== null;
+  }
+
+  tokenText(id: number): string {
+    return this.vocab.tokens[id] ?? '';
+  }
+
+  encode(text: string, { addSpecial = true, parseSpecial = true }: EncodeOptions = {}): number[] {
+    const v = this.vocab;
+    const fragments = partitionSpecialTokens(
+      text.toWellFormed(),
+      v.specialTokens,
+      (id) => v.tokens[id],
+      (id) => (v.attrs[id] & (TokenAttr.Control | TokenAttr.Unknown)) !== 0,
+      parseSpecial,
+    );
+    const output: number[] = [];
+    if (addSpecial && this.addsBos) output.push(v.bosTokenId as number);
+    let previousWasSpecial = true; // SentencePiece: text after a special token (or at the start) gets a space prefix
+    for (const fragment of fragments) {
+      if ('token' in fragment) {
+        output.push(fragment.token);
+        previousWasSpecial = true;
+        continue;
+      }
+      if (v.kind === 'spm') {
+        const prefixed = v.addSpacePrefix && previousWasSpecial ? ` ${fragment.text}` : fragment.text;
+        spmTokenize(prefixed.replaceAll(' ', SPACE_MARK), this.spmVocab, output);
+      } else {
+        this.bpeTokenize(fragment.text, output);
+      }
+      previousWasSpecial = false;
+    }
+    if (addSpecial && v.addEos && v.eosTokenId !== null) output.push(v.eosTokenId);
+    return output;
+  }
+
+  /**
+   * Renders the template, then tokenizes as llama-server does: special tokens in the rendered
+   * text are parsed, BOS/EOS are added as the model asks, and a BOS or EOS the template already
+   * wrote as text is dropped first so that it is not doubled.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): number[] {
+    let text = this.chatTemplate.render(messages, options);
+    const bos = this.vocab.bosTokenId === null ? '' : this.vocab.tokens[this.vocab.bosTokenId];
+    const eos = this.vocab.eosTokenId === null ? '' : this.vocab.tokens[this.vocab.eosTokenId];
+    if (this.addsBos && bos !== '' && text.startsWith(bos)) text = text.slice(bos.length);
+    if (this.vocab.addEos && eos !== '' && text.endsWith(eos)) text = text.slice(0, -eos.length);
+    return this.encode(text, { addSpecial: true, parseSpecial: true });
+  }
+
+  pieceBytes(id: number): Uint8Array {
+    const attr = this.vocab.attrs[id];
+    if (attr === undefined || attr & (TokenAttr.Control | TokenAttr.Unknown)) return EMPTY;
+    return this.pieces[id];
+  }
+
+  decode(ids: readonly number[]): string {
+    const v = this.vocab;
+    const chunks: Uint8Array[] = [];
+    let removeSpace = v.addSpacePrefix;
+    let total = 0;
+    for (const id of ids) {
+      let piece = this.pieceBytes(id);
+      // SentencePiece's first piece loses the space the encoder prefixed
+      if (removeSpace && piece.length > 0 && piece[0] === 0x20) piece = piece.subarray(1);
+      removeSpace = false;
+      chunks.push(piece);
+      total += piece.length;
+    }
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    const text = utf8Decode(bytes);
+    return this.cleansSpaces ? cleanUpSpaces(text) : text;
+  }
+
+  /** BPE vocabularies other than Qwen 2's tidy " ," and " 's" on decode (llama.cpp's clean_spaces). */
+  private get cleansSpaces(): boolean {
+    return this.vocab.kind === 'bpe' && this.family !== 'qwen2';
+  }
+
+  private bpeTokenize(text: string, output: number[]): void {
+    const cps = codePoints(text);
+    let start = 0;
+    for (const length of preTokenize(this.family as PreTokenizerFamily, cps)) {
+      const word = bytesToByteLevel(utf8Encode(fromCodePoints(cps, start, start + length)));
+      bpeTokenizeWord(word, this.bpeVocab, output);
+      start += length;
+    }
+  }
+
+  private readonly spmVocab: SpmVocab = {
+    tokenId: (text) => this.vocab.textToId.get(text),
+    score: (id) => this.vocab.scores[id],
+    byteTokenId: (byte) => {
+      const hex = `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+      const id = this.vocab.textToId.get(hex) ?? this.vocab.textToId.get(String.fromCharCode(byte));
+      if (id === undefined) throw new RangeError(`the vocabulary has no token for byte ${hex}`);
+      return id;
+    },
+  };
+
+
+
+  /** llama.cpp's token_to_piece with special tokens rendered (pieceBytes hides control ones). */
+  private computePiece(id: number): Uint8Array {
+    const v = this.vocab;
+    const text = v.tokens[id];
+    const attr = v.attrs[id];
+    if (attr & (TokenAttr.Control | TokenAttr.Unknown | TokenAttr.UserDefined)) return utf8Encode(text);
+    if (attr & TokenAttr.Normal) return v.kind === 'spm' ? utf8Encode(text.replaceAll(SPACE_MARK, ' ')) : byteLevelToBytes(text);
+    if (attr & TokenAttr.Byte) return Uint8Array.of(v.kind === 'spm' ? parseInt(text.slice(3, 5), 16) : (byteLevelToBytes(text)[0] ?? 0));
+    return EMPTY; // unused and undefined tokens
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** llama.cpp's clean_spaces passes, in its order: " ?" " !" " ." " ," lose the space; " ' " becomes "'"; " 's" " 'm" " 're" " 've" lose the space. */
+function cleanUpSpaces(text: string): string {
+  let out = text.length > 0 ? text[0] : '';
+  for (let i = 1; i < text.length; i++) {
+    const x = text[i];
+    if (text[i - 1] === ' ' && (x === '?' || x === '!' || x === '.' || x === ',')) out = out.slice(0, -1);
+    out += x;
+  }
+  text = out;
+  out = text.length > 0 ? text[0] : '';
+  for (let i = 1; i < text.length; i++) {
+    const x = text[i];
+    if (x === "'" && i + 1 < text.length && text[i - 1] === ' ' && text[i + 1] === ' ') {
+      out = out.slice(0, -1);
+      i++;
+    }
+    out += x;
+  }
+  text = out;
+  out = text.length > 0 ? text[0] : '';
+  for (let i = 1; i < text.length; i++) {
+    const x = text[i];
+    if (text[i - 1] === ' ' && x === "'" && i + 1 < text.length) {
+      const x1 = text[i + 1];
+      const x2 = i + 2 < text.length ? text[i + 2] : '';
+      if (x1 === 's' || x1 === 'm' || (x1 === 'r' && x2 === 'e') || (x1 === 'v' && x2 === 'e')) out = out.slice(0, -1);
+    }
+    out += x;
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createEngine } from '../../lib/engine/engine.js';
+import { prepareEngine } from '../../lib/engine/resolve-config.js';
+import { WasmKernels } from '../../lib/model/kernels/wasm.js';
+import { LlamaModel } from '../../lib/model/llama.js';
+import { attachWeights } from '../../lib/model/load-model.js';
+import { CHECKPOINTS, checkpointFolder } from '../helpers/checkpoints.js';
+import { collect } from '../helpers/collect.js';
+import { GREEDY_TOKENS, TOP_LOGITS } from '../helpers/golden-inputs.js';
+import { readGolden, type ModelGolden } from '../helpers/goldens.js';
+
+/**
+ * How far a logit may be from llama.cpp's, as |Δ| / max(1, |logit|). Every conversion llama.cpp
+ * makes (f16 KV cache, activations rounded to the weights' dot type, Q8_0 activations) is made
+ * the same way, so logits agree to the order of f32 sums (its AVX kernels against our SIMD
+ * ones): 1e-7 to 1e-5. Now and then that order puts a value on the other side of a rounding
+ * boundary of the dot type, one ulp apart (2^-11 of f16, 2^-8 of bfloat16, 1/127 of a Q8_0
+ * block's scale), and the difference carries into the later logits of that prompt: the bound per
+ * type allows that. A systematic error would move every logit; so at least a quarter of them
+ * must agree within 2e-6 (skipping the f16 rounding of activations, say, leaves under 3%).
+ */
+const MAX_LOGIT_DIFF: Record<string, number> = { F32: 1e-4, F16: 1e-3, BF16: 5e-3, Q8_0: 5e-3 };
+const QUARTILE_DIFF = 2e-6;
+
+const folder = checkpointFolder();
+after(() => folder.remove());
+
+for (const spec of CHECKPOINTS) {
+  describe(`${spec.name} against llama.cpp`, () => {
+    const golden = readGolden<ModelGolden>(`model-${spec.name}.json`);
+
+    it('is the checkpoint the goldens were written from', () => {
+      assert.equal(folder.build(spec.name).sha256, golden.sha256, 'test/helpers/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js');
+    });
+
+    it(`gives llama.cpp's ${GREEDY_TOKENS} greedy tokens for every prompt, and prompts tokenize alike`, async () => {
+      const engine = await createEngine({ model: folder.build(spec.name).path, kernels: 'wasm', maxNumSeqs: 4 });
+      try {
+        for (const p of golden.prompts) {
+          assert.deepEqual(engine.tokenizer.encode(p.text), p.promptIds, `prompt ${JSON.stringify(p.text)}`);
+          const out = await collect(engine.generate(p.promptIds, { temperature: 0, maxTokens: GREEDY_TOKENS, ignoreEos: true }));
+          assert.deepEqual(out.tokenIds, p.steps.map((s) => s.token), `continuation of ${JSON.stringify(p.text)}`);
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+
+    it(`matches llama.cpp's top ${TOP_LOGITS} logits at every step (each within ${MAX_LOGIT_DIFF[spec.type]}, a quarter within ${QUARTILE_DIFF})`, async () => {
+      const { config, weights } = await prepareEngine({ model: folder.build(spec.name).path, kernels: 'wasm' });
+      const kernels = new WasmKernels({ maxContextLen: config.maxModelLen, ...(weights.kind === 'wasm-memory' ? { memory: weights.memory } : {}) });
+      // one sequence whose KV cache is a single block as long as the context: slot = position
+      const len = config.maxModelLen;
+      const model = new LlamaModel(attachWeights(config.modelConfig, weights), kernels, len, 1, len, len, 1);
+      const diffs: number[] = [];
+      for (const p of golden.prompts) {
+        // the prompt in one batch, then one token per step, as llama.cpp evaluated them
+        let input = p.promptIds;
+        let start = 0;
+        for (const [step, expected] of p.steps.entries()) {
+          const n = input.length;
+          const logits = await model.forward({
+            numTokens: n,
+            tokenIds: Int32Array.from(input),
+            positions: Int32Array.from(input, (_, i) => start + i),
+            slotMapping: Int32Array.from(input, (_, i) => start + i),
+            tokenSeq: new Int32Array(n),
+            blockTables: new Int32Array(1),
+            logitRows: Int32Array.of(n - 1),
+            numLogits: 1,
+          });
+          for (const [token, logit] of expected.top) {
+            const diff = Math.abs(logits[token] - logit) / Math.max(1, Math.abs(logit));
+            diffs.push(diff);
+            assert.ok(diff <= MAX_LOGIT_DIFF[spec.type], `step ${step} token ${token}: ${logits[token]} vs llama.cpp's ${logit}`);
+          }
+          start += n;
+          input = [expected.token];
+        }
+      }
+      kernels.dispose();
+      diffs.sort((a, b) => a - b);
+      const quartile = diffs[Math.floor((diffs.length - 1) / 4)];
+      assert.ok(quartile <= QUARTILE_DIFF, `a quarter of the logits differ by ${quartile} or less, expected ${QUARTILE_DIFF}`);
+    });
+  });
+}
