@@ -4,20 +4,23 @@
  * backend named, one after the other on the same workload. One JSON line, with each backend's
  * output tokens/s and the first backend's speedup over each other one.
  *
- *   npm run bench:engine -- [--model dummy] [--kernels wasm,gpujs] [--num-prompts 64]
+ *   npm run bench:engine -- [--model dummy|PATH.gguf] [--kernels wasm,gpujs] [--num-prompts 64]
  *                           [--input-len 8:64] [--output-len 8:48] [--max-num-seqs 32] [--seed 0]
+ *
+ * With a GGUF file, only wasm runs unless --kernels says otherwise (gpu.js would hold an f32 copy
+ * of every weight), and each backend's load time and the process's resident memory are reported.
  */
 import { parseArgs } from 'node:util';
 import { createEngine } from '../lib/engine/engine.js';
 import { KERNEL_BACKENDS, type KernelBackendName } from '../lib/model/kernels/create-kernels.js';
-import { MODEL_PRESETS, parameterCount } from '../lib/model/model-config.js';
+import { isPresetName, parameterCount } from '../lib/model/model-config.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, parseRange, round } from './bench-util.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'dummy' },
-    kernels: { type: 'string', default: 'wasm,gpujs' },
+    kernels: { type: 'string' },
     'num-prompts': { type: 'string', default: '64' },
     'input-len': { type: 'string', default: '8:64' },
     'output-len': { type: 'string', default: '8:48' },
@@ -25,7 +28,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '0' },
   },
 });
-const kernelList = values.kernels.split(',') as KernelBackendName[];
+const kernelList = (values.kernels ?? (isPresetName(values.model) ? 'wasm,gpujs' : 'wasm')).split(',') as KernelBackendName[];
 for (const k of kernelList) if (!KERNEL_BACKENDS.includes(k)) throw new RangeError(`--kernels takes a list of ${KERNEL_BACKENDS.join(', ')}`);
 const numPrompts = Number(values['num-prompts']);
 const inputLen = parseRange(values['input-len'], '--input-len');
@@ -33,14 +36,20 @@ const outputLen = parseRange(values['output-len'], '--output-len');
 const rng = new Rng(Number(values.seed));
 const between = ([lo, hi]: [number, number]) => lo + (rng.nextUint32() % (hi - lo + 1));
 
-const workload = Array.from({ length: numPrompts }, () => ({
-  prompt: Array.from({ length: between(inputLen) }, () => 32 + (rng.nextUint32() % 95)),
-  maxTokens: between(outputLen),
-}));
-const inputTokens = workload.reduce((a, w) => a + w.prompt.length, 0);
+// printable bytes for the byte vocabulary, ordinary tokens (past bytes and specials) for a real one
+const randomToken = (vocab: number) => (vocab > 2000 ? 1000 + (rng.nextUint32() % (Math.min(vocab, 30000) - 1000)) : 32 + (rng.nextUint32() % 95));
+const shapes = Array.from({ length: numPrompts }, () => ({ promptLen: between(inputLen), maxTokens: between(outputLen) }));
+const inputTokens = shapes.reduce((a, w) => a + w.promptLen, 0);
+let parameters = 0;
 
 async function measure(kernels: KernelBackendName) {
+  const loadStart = performance.now();
   const engine = await createEngine({ model: values.model, kernels, maxNumSeqs: Number(values['max-num-seqs']), seed: Number(values.seed) });
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  const rssMiB = process.memoryUsage().rss / 2 ** 20;
+  parameters = parameterCount(engine.config.modelConfig);
+  const vocab = engine.config.modelConfig.vocabSize;
+  const workload = shapes.map((w) => ({ prompt: Array.from({ length: w.promptLen }, () => randomToken(vocab)), maxTokens: w.maxTokens }));
   const run = async (prompt: number[], maxTokens: number) => {
     let n = 0;
     for await (const delta of engine.generate(prompt, { maxTokens, ignoreEos: true, temperature: 1, seed: prompt.length })) n += delta.tokenIds.length;
@@ -54,6 +63,8 @@ async function measure(kernels: KernelBackendName) {
   await engine.close();
   const outputTokens = outputs.reduce((a, b) => a + b, 0);
   return {
+    loadSeconds: round(loadSeconds),
+    rssMiB: round(rssMiB, 0),
     seconds: round(seconds),
     outputTokens,
     requestsPerSecond: round(numPrompts / seconds, 3),
@@ -70,7 +81,7 @@ console.log(
   JSON.stringify({
     bench: 'engine',
     model: values.model,
-    parameters: parameterCount(MODEL_PRESETS[values.model as keyof typeof MODEL_PRESETS]),
+    parameters,
     numPrompts,
     maxNumSeqs: Number(values['max-num-seqs']),
     inputTokens,

@@ -4,7 +4,8 @@
  * message and exits with status 2; SIGINT or SIGTERM stops intake, lets requests in flight
  * finish within --shutdown-grace, closes the workers and exits 0.
  */
-import { createServer } from './api/create-server.js';
+import { createServer, type JourneyServer } from './api/create-server.js';
+import { ModelLoadError } from './model/model-load-error.js';
 import { parseServerConfig, USAGE, UsageError } from './config.js';
 import { createLogger } from './util/logger.js';
 
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger({ level: config.logLevel });
-  let server;
+  let server: JourneyServer | undefined;
+  let url: string;
   try {
     server = await createServer({
       host: config.host,
@@ -43,18 +45,19 @@ async function main(): Promise<void> {
       tracing: config.tracing,
       logger,
     });
+    ({ url } = await server.listen());
   } catch (err) {
-    // an engine setting the flags passed but the engine refused (e.g. --max-model-len too large)
-    if (!(err instanceof RangeError)) throw err;
-    process.stderr.write(`journey-llm: ${err.message}\n`);
-    process.exitCode = 2;
+    // one line a supervisor can show, never a stack; workers already started are stopped
+    process.stderr.write(`journey-llm: ${startupProblem(err, config.host, config.port)}\n`);
+    process.exitCode = err instanceof RangeError ? 2 : 1;
+    await server?.close();
     return;
   }
-  const { url } = await server.listen();
   const engine = server.engine;
   logger.info('journey-llm listening', {
     url,
-    model: config.servedModelName,
+    model: config.model,
+    servedModelName: config.servedModelName,
     workers: 'numWorkers' in engine ? engine.numWorkers : 1,
     kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
     maxModelLen: engine.config.maxModelLen,
@@ -76,6 +79,15 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Why the server could not start, in one line. */
+function startupProblem(err: unknown, host: string, port: number): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return `cannot listen on ${host}:${port}: the address is already in use`;
+  if (code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND') return `cannot listen on ${host}:${port}: ${code}`;
+  if (err instanceof ModelLoadError || err instanceof RangeError) return err.message;
+  return `could not start: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseServerConfig, UsageError } from '../lib/config.js';
 
@@ -36,6 +39,16 @@ describe('command line', () => {
       assert.ok(!/\n\s+at /.test(stderr), 'a message, not a stack trace');
     });
   }
+
+  it('refuses a model file that is not GGUF with one line naming it, and exit status 1', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'journey-llm-cli-')), 'broken.gguf');
+    writeFileSync(file, 'GGUF but not really');
+    const { code, stderr } = await run(['--model', file]);
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1);
+    assert.match(stderr, /broken\.gguf .*(too short|truncated)/);
+    rmSync(path.dirname(file), { recursive: true });
+  });
 
   it('prints its options with --help and exits 0', async () => {
     const { code, stdout } = await run(['--help']);

@@ -11,6 +11,7 @@ import { combineObservers, type RequestObserver } from '../observe/request-obser
 import type { ApiTracing } from '../observe/tracing/api-tracing.js';
 import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
 import { EngineClient, startEngineClient, workerCount, type EngineClientOptions } from '../pool/engine-client.js';
+import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
@@ -60,6 +61,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Journey
   const apiTracing = tracing.enabled ? new (await import('../observe/tracing/api-tracing.js')).ApiTracing(tracing, logger) : null;
   const ownsEngine = options.engine === undefined;
   const engine = options.engine ?? (await startPool(options, tracing, logger));
+  if (engine.tokenizer instanceof VocabTokenizer && engine.tokenizer.usesFallbackTemplate) {
+    logger.warn('the model file has no chat template; chat requests use ChatML, as llama.cpp does', { model: engine.config.model });
+  }
   return new Server(options, engine, ownsEngine, logger, apiTracing);
 }
 

@@ -34,6 +34,8 @@ export interface CheckpointSpec {
   readonly tiedEmbeddings: boolean;
   /** Llama 3 rope scaling, written as a rope_freqs tensor the way the converter computes it. */
   readonly llama3RopeScaling?: { readonly factor: number; readonly lowFreqFactor: number; readonly highFreqFactor: number; readonly originalContext: number };
+  /** A token the (untied) LM head favours, so that the model emits it: to see generation stop at it. */
+  readonly favouredToken?: number;
   readonly seed: number;
 }
 
@@ -63,8 +65,47 @@ export const CHECKPOINTS: readonly CheckpointSpec[] = [
     seed: 200,
   },
   ...TYPES.map((type, i) => ({ name: `qwen2-${type.toLowerCase()}`, arch: 'qwen2' as const, vocab: 'qwen2.5' as const, type, dim: 32, layers: 2, heads: 2, kvHeads: 1, headDim: 16, ffn: 96, contextLength: 512, tiedEmbeddings: true, seed: 300 + i })),
+  {
+    // untied, and fond of <|endoftext|>: an end-of-generation token that is not the EOS token (<|im_end|>)
+    name: 'qwen2-eog-f16',
+    arch: 'qwen2',
+    vocab: 'qwen2.5',
+    type: 'F16',
+    dim: 32,
+    layers: 2,
+    heads: 2,
+    kvHeads: 1,
+    headDim: 16,
+    ffn: 96,
+    contextLength: 512,
+    tiedEmbeddings: false,
+    favouredToken: 151643,
+    seed: 350,
+  },
   ...TYPES.map((type, i) => ({ name: `qwen3-${type.toLowerCase()}`, arch: 'qwen3' as const, vocab: 'qwen3' as const, type, dim: 32, layers: 2, heads: 2, kvHeads: 1, headDim: 32, ffn: 96, contextLength: 512, tiedEmbeddings: true, seed: 400 + i })),
 ];
+
+/** Shapes of real models, for benchmarks: seeded random weights at their size, with their vocabulary. */
+export const BENCHMARK_SHAPES: Readonly<Record<string, Omit<CheckpointSpec, 'name' | 'type' | 'seed'>>> = {
+  // Qwen2.5-0.5B: 494 M parameters
+  'qwen2.5-0.5b': { arch: 'qwen2', vocab: 'qwen2.5', dim: 896, layers: 24, heads: 14, kvHeads: 2, headDim: 64, ffn: 4864, contextLength: 32768, tiedEmbeddings: true },
+  // Llama 3.2 1B: 1.24 B parameters
+  'llama3.2-1b': {
+    arch: 'llama',
+    vocab: 'llama3',
+    dim: 2048,
+    layers: 16,
+    heads: 32,
+    kvHeads: 8,
+    headDim: 64,
+    ffn: 8192,
+    contextLength: 131072,
+    tiedEmbeddings: true,
+    llama3RopeScaling: { factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192 },
+  },
+  // the built-in `dummy` model's shape with Llama 2's vocabulary
+  'dummy-shape': { arch: 'llama', vocab: 'llama2', dim: 512, layers: 8, heads: 8, kvHeads: 4, headDim: 64, ffn: 1536, contextLength: 4096, tiedEmbeddings: false },
+};
 
 export function checkpoint(name: string): CheckpointSpec {
   const spec = CHECKPOINTS.find((c) => c.name === name);
@@ -160,7 +201,14 @@ function tensorsOf(spec: CheckpointSpec): TensorToWrite[] {
     tensors.push(matrix(`${b}.ffn_down.weight`, spec.dim, spec.ffn, 1 / Math.sqrt(spec.ffn)));
   }
   tensors.push(vector('output_norm.weight', spec.dim, 0.1, 1));
-  if (!spec.tiedEmbeddings) tensors.push(matrix('output.weight', vocab.size, spec.dim, 1 / Math.sqrt(spec.dim)));
+  if (!spec.tiedEmbeddings) {
+    const head = uniform(vocab.size * spec.dim, 1 / Math.sqrt(spec.dim));
+    if (spec.favouredToken !== undefined) {
+      // its row lined up with the final norm's weights (all near 1): a large logit whatever the input
+      for (let i = 0; i < spec.dim; i++) head[spec.favouredToken * spec.dim + i] = Math.abs(head[spec.favouredToken * spec.dim + i]) + 0.5;
+    }
+    tensors.push(encode('output.weight', spec.type, [spec.dim, vocab.size], head));
+  }
   return tensors;
 }
 
