@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CONNECTION_DEFAULTS, connectionLimitsProblem, type ConnectionLimits } from './api/connection-limits.js';
 import { ENGINE_DEFAULTS } from './engine/engine-config.js';
 import { defaultServedModelName } from './engine/model-source.js';
 import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js';
@@ -24,6 +25,10 @@ export interface ServerConfig {
   readonly gpujsMode: GpuJsMode;
   readonly seed: number;
   readonly apiKey: string | null;
+  readonly metricsApiKey: string | null;
+  /** Host names requests may name; undefined: the server's default (loopback names when bound to loopback). */
+  readonly allowedHosts: readonly string[] | undefined;
+  readonly connectionLimits: ConnectionLimits;
   readonly maxRequestBodyBytes: number;
   /** Seconds a generation request may take before it is aborted; 0 = no limit. */
   readonly requestTimeoutSeconds: number;
@@ -51,6 +56,13 @@ const OPTIONS = {
   'gpujs-mode': { type: 'string', default: ENGINE_DEFAULTS.gpujsMode },
   seed: { type: 'string', default: '0' },
   'api-key': { type: 'string' },
+  'metrics-api-key': { type: 'string' },
+  'allowed-hosts': { type: 'string' },
+  'headers-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.headersTimeoutSeconds) },
+  'body-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.bodyTimeoutSeconds) },
+  'keep-alive-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.keepAliveTimeoutSeconds) },
+  'stream-stall-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.streamStallTimeoutSeconds) },
+  'max-connections': { type: 'string', default: String(CONNECTION_DEFAULTS.maxConnections) },
   'max-request-body': { type: 'string', default: '1mb' },
   'request-timeout': { type: 'string', default: '0' },
   'shutdown-grace': { type: 'string', default: '30' },
@@ -80,10 +92,24 @@ Options:
                                  SIMD on a CPU; gpu.js on WebGPU where an adapter exists and measures faster)
   --gpujs-mode MODE              gpu.js backend when --kernels gpujs: ${GPUJS_MODES.join(', ')} (default ${ENGINE_DEFAULTS.gpujsMode})
   --seed N                       seed of the dummy weights and of unseeded requests (default 0)
-  --api-key KEY                  require "Authorization: Bearer KEY" on /v1 (also JOURNEY_API_KEY)
+  --api-key KEY                  require "Authorization: Bearer KEY" on every route that serves model
+                                 output or data, all of /v1 (also JOURNEY_API_KEY); /health, /version
+                                 and /metrics stay open and carry no request content
+  --metrics-api-key KEY          require "Authorization: Bearer KEY" on /metrics too (also JOURNEY_METRICS_API_KEY)
+  --allowed-hosts NAMES          comma-separated host names the Host header may carry, "*" for any
+                                 (default: loopback names when bound to loopback, against DNS rebinding;
+                                 any otherwise)
+  --headers-timeout SECONDS      a request's headers must arrive within this (default ${CONNECTION_DEFAULTS.headersTimeoutSeconds})
+  --body-timeout SECONDS         the whole request, headers and body, must arrive within this; 0 = never
+                                 (default ${CONNECTION_DEFAULTS.bodyTimeoutSeconds})
+  --keep-alive-timeout SECONDS   close idle keep-alive connections after this (default ${CONNECTION_DEFAULTS.keepAliveTimeoutSeconds})
+  --stream-stall-timeout SECONDS disconnect a client that reads nothing of its response for this long
+                                 and end its generation; 0 = never (default ${CONNECTION_DEFAULTS.streamStallTimeoutSeconds})
+  --max-connections N            close connections beyond this many as they arrive; 0 = no cap (default ${CONNECTION_DEFAULTS.maxConnections})
   --max-request-body SIZE        largest request body, e.g. 65536, 512kb, 1mb (default 1mb)
   --request-timeout SECONDS      abort generations running longer than this; 0 = never (default 0)
-  --shutdown-grace SECONDS       time in-flight requests get to finish on SIGINT/SIGTERM (default 30)
+  --shutdown-grace SECONDS       time in-flight requests get to finish on SIGINT/SIGTERM (default 30);
+                                 a second signal ends it at once, a third exits without waiting
   --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info)
   --enable-journey-tracing       record an llm_request span per request on the API thread and an
                                  llm_core span per sequence in the workers, exported over OTLP gRPC
@@ -121,6 +147,19 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
   if (endpoint !== null && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--otlp-traces-endpoint must be an http(s) URL, got "${endpoint}"`);
   const apiKey = values['api-key'] ?? env.JOURNEY_API_KEY ?? null;
   if (apiKey === '') throw new UsageError('--api-key must not be empty');
+  const metricsApiKey = values['metrics-api-key'] ?? env.JOURNEY_METRICS_API_KEY ?? null;
+  if (metricsApiKey === '') throw new UsageError('--metrics-api-key must not be empty');
+  const allowedHosts = values['allowed-hosts']?.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (allowedHosts?.length === 0) throw new UsageError('--allowed-hosts must name at least one host, or "*"');
+  const connectionLimits: ConnectionLimits = {
+    headersTimeoutSeconds: number(values['headers-timeout'], '--headers-timeout', 1, 3600),
+    bodyTimeoutSeconds: number(values['body-timeout'], '--body-timeout', 0, 86400),
+    keepAliveTimeoutSeconds: number(values['keep-alive-timeout'], '--keep-alive-timeout', 0, 3600),
+    streamStallTimeoutSeconds: number(values['stream-stall-timeout'], '--stream-stall-timeout', 0, 86400),
+    maxConnections: integer(values['max-connections'], '--max-connections', 0, 1 << 20),
+  };
+  const limitsProblem = connectionLimitsProblem(connectionLimits);
+  if (limitsProblem !== null) throw new UsageError(`--headers-timeout / --body-timeout: ${limitsProblem}`);
   return {
     host: values.host,
     port: integer(values.port, '--port', 0, 65535),
@@ -134,6 +173,9 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     gpujsMode,
     seed: integer(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
     apiKey,
+    metricsApiKey,
+    allowedHosts,
+    connectionLimits,
     maxRequestBodyBytes: byteSize(values['max-request-body'], '--max-request-body'),
     requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
     shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),

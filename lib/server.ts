@@ -2,7 +2,8 @@
 /**
  * `node lib/server.js [flags]`: the OpenAI-compatible server. A bad command line prints a
  * message and exits with status 2; SIGINT or SIGTERM stops intake, lets requests in flight
- * finish within --shutdown-grace, closes the workers and exits 0.
+ * finish within --shutdown-grace, closes the workers and exits 0. A second signal ends the grace
+ * period (requests in flight are aborted, and told so); a third exits at once.
  */
 import { createServer, type JourneyServer } from './api/create-server.js';
 import { ModelLoadError } from './model/model-load-error.js';
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
       gpujsMode: config.gpujsMode,
       seed: config.seed,
       apiKey: config.apiKey,
+      metricsApiKey: config.metricsApiKey,
+      ...(config.allowedHosts !== undefined ? { allowedHosts: config.allowedHosts } : {}),
+      connectionLimits: config.connectionLimits,
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       requestTimeoutSeconds: config.requestTimeoutSeconds,
       tracing: config.tracing,
@@ -64,10 +68,18 @@ async function main(): Promise<void> {
     journeyTracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampleRate: config.tracing.sampleRate } : false,
   });
 
-  let stopping = false;
+  let signals = 0;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (++signals > 2) {
+      process.stderr.write(`journey-llm: ${signal} a third time: exiting without waiting\n`);
+      process.exit(130);
+    }
+    if (signals === 2) {
+      // a second signal ends the grace period: requests in flight are aborted and get their last bytes
+      logger.warn('ending the grace period', { signal });
+      void server.close();
+      return;
+    }
     logger.info('shutting down', { signal, gracePeriodSeconds: config.shutdownGraceSeconds });
     server.close({ gracePeriodMs: config.shutdownGraceSeconds * 1000 }).then(
       () => logger.info('stopped'),
@@ -77,8 +89,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 /** Why the server could not start, in one line. */

@@ -19,6 +19,46 @@ async function run(args: string[]): Promise<{ code: number | null; stdout: strin
   return { code, stdout, stderr };
 }
 
+interface Started {
+  readonly url: string;
+  readonly model: string;
+  readonly workers: number;
+  readonly kernels: string;
+}
+
+/** Starts the server on a free port; resolves once it logs that it listens. */
+async function startChild(extra: string[] = []) {
+  const child = spawn(process.execPath, [SERVER, '--port', '0', '--model', 'dummy-tiny', '--workers', '1', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c;
+    for (const w of waiters.filter((w) => stderr.includes(w.text))) w.resolve();
+  });
+  const logged = (text: string) => new Promise<void>((resolve) => (stderr.includes(text) ? resolve() : waiters.push({ text, resolve })));
+  await logged('journey-llm listening');
+  const started = JSON.parse(stderr.split('\n').find((l) => l.includes('journey-llm listening')) as string) as Started;
+  return { child, started, stderr: () => stderr, logged };
+}
+
+/** Starts a streamed chat completion of `maxTokens` tokens; resolves once its first bytes arrive. */
+async function startStream(url: string, maxTokens: number): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'dummy-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: maxTokens, ignore_eos: true, stream: true }),
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  await reader.read();
+  return reader;
+}
+
+async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  let body = '';
+  for (let r = await reader.read(); !r.done; r = await reader.read()) body += new TextDecoder().decode(r.value);
+  return body;
+}
+
 describe('command line', () => {
   for (const [args, pattern] of [
     [['--bogus'], /bogus/],
@@ -31,6 +71,10 @@ describe('command line', () => {
     [['--max-request-body', 'lots'], /--max-request-body/],
     [['--max-model-len', '999999', '--model', 'dummy-tiny'], /maxModelLen/],
     [['stray-positional'], /positional/i],
+    [['--headers-timeout', '30', '--body-timeout', '10'], /--headers-timeout/],
+    [['--allowed-hosts', ' , '], /--allowed-hosts/],
+    [['--max-connections', '-1'], /--max-connections/],
+    [['--metrics-api-key', ''], /--metrics-api-key/],
   ] as [string[], RegExp][]) {
     it(`exits with status 2 and says why for ${args.join(' ')}`, async () => {
       const { code, stderr } = await run(args);
@@ -67,33 +111,32 @@ describe('command line', () => {
   });
 
   it('serves, logs one line on start, and on SIGTERM finishes the request in flight and exits 0', async () => {
-    const child = spawn(process.execPath, [SERVER, '--port', '0', '--model', 'dummy-tiny', '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    const listening = new Promise<{ url: string; model: string; workers: number; kernels: string }>((resolve) => {
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c;
-        const line = stderr.split('\n').find((l) => l.includes('journey-llm listening'));
-        if (line) resolve(JSON.parse(line));
-      });
-    });
-    const started = await listening;
+    const { child, started, stderr } = await startChild();
     assert.equal(started.model, 'dummy-tiny');
     assert.equal(started.workers, 1);
     assert.equal(started.kernels, 'wasm', 'auto picks WebAssembly SIMD on a machine without a GPU');
-    const response = await fetch(`${started.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'dummy-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 300, ignore_eos: true, stream: true }),
-    });
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    await reader.read(); // streaming has begun
+    const reader = await startStream(started.url, 300);
     child.kill('SIGTERM');
-    let body = '';
-    for (let r = await reader.read(); !r.done; r = await reader.read()) body += new TextDecoder().decode(r.value);
+    const body = await readRest(reader);
     assert.ok(body.includes('"finish_reason":"length"'), 'the request in flight finished');
     assert.ok(body.trimEnd().endsWith('data: [DONE]'));
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
-    assert.match(stderr, /"msg":"stopped"/);
+    assert.match(stderr(), /"msg":"stopped"/);
+  });
+
+  it('ends the grace period on a second SIGTERM: the request in flight is told, and the server exits 0', async () => {
+    const { child, started, stderr, logged } = await startChild(['--shutdown-grace', '3600']);
+    const reader = await startStream(started.url, 1900);
+    child.kill('SIGTERM');
+    await logged('shutting down');
+    child.kill('SIGTERM');
+    const body = await readRest(reader);
+    assert.match(body, /"code":"server_shutdown"/);
+    assert.ok(!body.includes('"finish_reason":"length"'), 'cut short, not finished');
+    assert.ok(body.trimEnd().endsWith('data: [DONE]'));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    assert.match(stderr(), /ending the grace period/);
   });
 });

@@ -5,8 +5,9 @@ import type { AbortReason } from '../observe/request-observer.js';
 export class ClientDisconnectError extends JourneyError {
   readonly status = 499;
   readonly type = 'client_disconnect';
-  constructor() {
-    super('the client disconnected');
+  /** `detail` says how, when the server ended the connection itself (e.g. "stalled"). */
+  constructor(detail?: string) {
+    super(detail === undefined ? 'the client disconnected' : `the client disconnected: ${detail}`);
     this.name = 'ClientDisconnectError';
   }
 }

@@ -1,47 +1,60 @@
 import Router from '@koa/router';
-import Koa, { type Context, type Next } from 'koa';
+import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { JourneyError } from '../errors.js';
+import { boundText } from '../util/bound-text.js';
 import type { Logger } from '../util/logger.js';
 import { ApiError, errorResponse } from './api-error.js';
 import { requireApiKey } from './auth.js';
+import { requireAllowedHost } from './host-check.js';
 import { generationRoute, type GenerationRouteDeps } from './routes/generation.js';
 import { healthRoute, modelsRoute, versionRoute } from './routes/info.js';
 
 export interface AppDeps extends GenerationRouteDeps {
+  /** Required on every route that serves model output or data; null: no key. */
   readonly apiKey: string | null;
+  /** Required on /metrics when set. */
+  readonly metricsApiKey: string | null;
+  /** Host names the Host header may carry; null: any (a server bound beyond this machine). */
+  readonly allowedHosts: readonly string[] | null;
   readonly maxModelLen: number;
   readonly isHealthy: () => boolean;
-  /** Extra routes mounted at the root (e.g. /metrics). */
-  readonly extraRoutes?: (router: Router) => void;
+  readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
 }
+
+const open: Middleware = (_ctx, next) => next();
 
 /**
  * The Koa app, middleware in order: errors (outermost, so every failure answers in the OpenAI
- * error shape), then the API key on /v1, then the routes. Generation routes write their own
- * responses so that they can stream and observe their last byte.
+ * error shape), the Host check, then the routes. Authorisation belongs to each route, not to a
+ * path prefix that could disagree with how the router matches: every route that serves model
+ * output or data requires the key, and routes match case-sensitively, as OpenAI's do.
+ * Generation routes write their own responses so that they can stream and observe their last
+ * byte.
  */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errorHandler logs what deserves it
   app.use(errorHandler(deps.logger));
+  if (deps.allowedHosts) app.use(requireAllowedHost(deps.allowedHosts));
 
-  const router = new Router();
+  const apiKey = deps.apiKey !== null ? requireApiKey(deps.apiKey) : open;
+  const metricsKey = deps.metricsApiKey !== null ? requireApiKey(deps.metricsApiKey) : open;
+  const router = new Router({ sensitive: true });
   router.get('/health', healthRoute(deps.isHealthy));
   router.get('/version', versionRoute());
-  deps.extraRoutes?.(router);
-
-  const v1 = new Router({ prefix: '/v1' });
-  if (deps.apiKey !== null) v1.use(requireApiKey(deps.apiKey));
-  v1.get('/models', modelsRoute(deps.servedModelName, deps.maxModelLen));
-  v1.post('/chat/completions', generationRoute(deps, 'chat'));
-  v1.post('/completions', generationRoute(deps, 'completion'));
+  router.get('/metrics', metricsKey, async (ctx) => {
+    ctx.type = deps.metrics.contentType;
+    ctx.body = await deps.metrics.metrics();
+  });
+  router.get('/v1/models', apiKey, modelsRoute(deps.servedModelName, deps.maxModelLen));
+  router.post('/v1/chat/completions', apiKey, generationRoute(deps, 'chat'));
+  router.post('/v1/completions', apiKey, generationRoute(deps, 'completion'));
 
   app.use(router.routes()).use(router.allowedMethods({ throw: true }));
-  app.use(v1.routes()).use(v1.allowedMethods({ throw: true }));
   // answered rather than thrown, so that allowedMethods (which looks after its downstream) can
   // still turn a known path with the wrong method into a 405
   app.use((ctx: Context) => {
-    const { status, body } = errorResponse(new ApiError(404, `Unknown route: ${ctx.method} ${ctx.path}`, 'invalid_request_error', 'not_found'));
+    const { status, body } = errorResponse(new ApiError(404, `Unknown route: ${boundText(ctx.method, 32)} ${boundText(ctx.path)}`, 'invalid_request_error', 'not_found'));
     ctx.status = status;
     ctx.body = body;
   });
@@ -54,10 +67,12 @@ function errorHandler(logger: Logger) {
       await next();
     } catch (err) {
       const status = (err as { status?: unknown }).status;
-      // @koa/router's allowedMethods throws plain http-errors (405, 501)
-      const known = err instanceof JourneyError || typeof status !== 'number' ? err : new ApiError(status, (err as Error).message);
+      // @koa/router's allowedMethods throws plain http-errors (405, 501): the client's doing, not a bug
+      const known = err instanceof JourneyError || typeof status !== 'number' ? err : new ApiError(status, boundText((err as Error).message));
       const response = errorResponse(known);
-      if (response.status >= 500) logger.error('request failed', { method: ctx.method, path: ctx.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      const where = { method: boundText(ctx.method, 32), path: boundText(ctx.path) };
+      if (!(known instanceof JourneyError)) logger.error('request failed', { ...where, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      else if (response.status >= 500) logger.warn('request refused', { ...where, status: response.status, error: boundText(known.message) });
       if (ctx.res.headersSent) return;
       ctx.status = response.status;
       ctx.set(response.headers);

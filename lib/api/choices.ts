@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Engine } from '../engine/engine.js';
 import type { GenerationStream } from '../engine/generation-stream.js';
 import type { SamplingParamsInput } from '../engine/sampling-params.js';
@@ -36,6 +37,8 @@ export class ChoiceStreams {
 
   constructor(engine: Engine, specs: readonly ChoiceSpec[], requestId: string, signal: AbortSignal) {
     const combined = AbortSignal.any([signal, this.cancelAll.signal]);
+    // every choice listens to it: n choices are n listeners, not a leak
+    setMaxListeners(specs.length + 10, combined);
     const stampCommit = () => {
       if (this.firstCommitNs === 0n) this.firstCommitNs = process.hrtime.bigint();
     };

@@ -15,6 +15,8 @@ import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
+import { CONNECTION_DEFAULTS, connectionLimitsProblem, httpServerOptions, type ConnectionLimits } from './connection-limits.js';
+import { defaultAllowedHosts, isLoopbackHost } from './host-check.js';
 import { packageVersion } from './routes/info.js';
 
 export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
@@ -23,11 +25,20 @@ export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly port?: number;
   /** The model name clients use; defaults to the model's. */
   readonly servedModelName?: string;
-  /** Require this bearer key on /v1. */
+  /** Require this bearer key on every route that serves model output or data. */
   readonly apiKey?: string | null;
+  /** Require this bearer key on /metrics (open otherwise: it holds no request content). */
+  readonly metricsApiKey?: string | null;
+  /**
+   * Host names requests may be addressed to. Default: when bound to loopback, only loopback
+   * names (against DNS rebinding); otherwise any. ["*"] allows any.
+   */
+  readonly allowedHosts?: readonly string[];
   readonly maxRequestBodyBytes?: number;
   /** Generations running longer are aborted; 0 = no limit. */
   readonly requestTimeoutSeconds?: number;
+  /** Timeouts and the connection cap; each field defaults to CONNECTION_DEFAULTS'. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   readonly logger?: Logger;
   /** Serve this engine instead of starting a worker pool; the caller keeps ownership of it. */
   readonly engine?: Engine;
@@ -50,11 +61,16 @@ export interface JourneyServer {
   /**
    * Stops accepting, gives requests in flight `gracePeriodMs` to finish, aborts the rest (they end
    * with a server_shutdown error), closes every connection and, if the server started it, the engine.
+   * Called again while the first call waits, it ends the grace period at once (e.g. a second
+   * SIGTERM): requests in flight are aborted and still get their last bytes.
    */
   close(options?: { gracePeriodMs?: number }): Promise<void>;
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<JourneyServer> {
+  const limits = { ...CONNECTION_DEFAULTS, ...options.connectionLimits };
+  const problem = connectionLimitsProblem(limits);
+  if (problem !== null) throw new RangeError(problem);
   const logger = options.logger ?? createLogger();
   const tracing = resolveTracingConfig(options.tracing, process.env, packageVersion(), randomUUID());
   // loaded only when on: with tracing off the OpenTelemetry SDK is never imported
@@ -64,7 +80,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Journey
   if (engine.tokenizer instanceof VocabTokenizer && engine.tokenizer.usesFallbackTemplate) {
     logger.warn('the model file has no chat template; chat requests use ChatML, as llama.cpp does', { model: engine.config.model });
   }
-  return new Server(options, engine, ownsEngine, logger, apiTracing);
+  return new Server(options, limits, engine, ownsEngine, logger, apiTracing);
+}
+
+function allowedHostsFor(options: ServerOptions): readonly string[] | null {
+  if (options.allowedHosts) return options.allowedHosts;
+  const host = options.host ?? '127.0.0.1';
+  return isLoopbackHost(host) ? defaultAllowedHosts(host) : null;
 }
 
 async function startPool(options: ServerOptions, tracing: TracingConfig, logger: Logger): Promise<EngineClient> {
@@ -92,9 +114,11 @@ class Server implements JourneyServer {
   private active = 0;
   private onIdle: (() => void) | null = null;
   private closed: Promise<void> | null = null;
+  private readonly graceOver = new AbortController();
 
   constructor(
     private readonly options: ServerOptions,
+    limits: ConnectionLimits,
     readonly engine: Engine,
     private readonly ownsEngine: boolean,
     readonly logger: Logger,
@@ -109,17 +133,16 @@ class Server implements JourneyServer {
       maxModelLen: engine.config.maxModelLen,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1 << 20,
       requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0,
+      streamStallTimeoutSeconds: limits.streamStallTimeoutSeconds,
       apiKey: options.apiKey ?? null,
+      metricsApiKey: options.metricsApiKey ?? null,
+      allowedHosts: allowedHostsFor(options),
+      metrics: this.metrics,
       observer: combineObservers(observers),
       isShuttingDown: () => this.shuttingDown,
       isHealthy: () => !this.shuttingDown && engine.isReady,
       shutdownSignal: this.shutdown.signal,
       logger,
-      extraRoutes: (router) =>
-        router.get('/metrics', async (ctx) => {
-          ctx.type = this.metrics.contentType;
-          ctx.body = await this.metrics.metrics();
-        }),
     });
     this.app.middleware.unshift(async (_ctx, next) => {
       this.active++;
@@ -129,8 +152,10 @@ class Server implements JourneyServer {
         if (--this.active === 0) this.onIdle?.();
       }
     });
-    // a streamed response can outlive any fixed limit, so none is set on the response side
-    this.http = http.createServer({ noDelay: true, keepAliveTimeout: 5000 }, this.app.callback());
+    // a streamed response can outlive any fixed limit: the response side is bounded by the stall
+    // guard (a client must keep reading), not by a duration
+    this.http = http.createServer(httpServerOptions(limits), this.app.callback());
+    if (limits.maxConnections > 0) this.http.maxConnections = limits.maxConnections;
   }
 
   get numOpenSpans(): number {
@@ -150,6 +175,7 @@ class Server implements JourneyServer {
   }
 
   close({ gracePeriodMs = 0 }: { gracePeriodMs?: number } = {}): Promise<void> {
+    if (this.closed) this.graceOver.abort();
     this.closed ??= this.stop(gracePeriodMs);
     return this.closed;
   }
@@ -158,7 +184,7 @@ class Server implements JourneyServer {
     this.shuttingDown = true;
     const serverClosed = new Promise<void>((resolve) => (this.http.listening ? this.http.close(() => resolve()) : resolve()));
     this.http.closeIdleConnections();
-    await this.whenIdle(gracePeriodMs);
+    await this.whenIdle(gracePeriodMs, this.graceOver.signal);
     this.shutdown.abort(new EngineFailureError('the server shut down before the request finished', 'server_shutdown'));
     await this.whenIdle(5000); // the aborted requests write their last bytes
     this.http.closeAllConnections();
@@ -167,9 +193,15 @@ class Server implements JourneyServer {
     await this.apiTracing?.shutdown(); // ends what is still open, then flushes within its bound
   }
 
-  private async whenIdle(timeoutMs: number): Promise<void> {
-    if (this.active === 0 || timeoutMs <= 0) return;
-    await raceTimeout(new Promise<void>((resolve) => (this.onIdle = resolve)), timeoutMs);
+  private async whenIdle(timeoutMs: number, cutShort?: AbortSignal): Promise<void> {
+    if (this.active === 0 || timeoutMs <= 0 || cutShort?.aborted) return;
+    await raceTimeout(
+      new Promise<void>((resolve) => {
+        this.onIdle = resolve;
+        cutShort?.addEventListener('abort', () => resolve(), { once: true });
+      }),
+      timeoutMs,
+    );
     this.onIdle = null;
   }
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
+import { boundText } from '../util/bound-text.js';
 import { ApiError } from './api-error.js';
 
 /**
@@ -9,7 +10,12 @@ import { ApiError } from './api-error.js';
  */
 export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   if (!ctx.is('application/json')) {
-    throw new ApiError(415, `Content-Type must be application/json, got "${ctx.get('content-type') || 'none'}"`, 'invalid_request_error', 'unsupported_media_type');
+    throw new ApiError(415, `Content-Type must be application/json, got "${boundText(ctx.get('content-type') || 'none', 64)}"`, 'invalid_request_error', 'unsupported_media_type');
+  }
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    // read as plain bytes, a compressed body would fail as "invalid JSON", or worse, parse
+    throw new ApiError(415, `Content-Encoding "${boundText(encoding, 32)}" is not supported; send the body uncompressed`, 'invalid_request_error', 'unsupported_media_type');
   }
   const declared = ctx.request.length;
   if (declared !== undefined && declared > limit) throw tooLarge(limit);
@@ -20,7 +26,7 @@ export async function readJsonBody(ctx: Context, limit: number): Promise<unknown
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') throw tooLarge(limit);
     if (type === 'request.aborted') throw new ApiError(400, 'the request body was cut off', 'invalid_request_error', 'request_aborted');
-    throw new ApiError(400, `the request body could not be read: ${(err as Error).message}`);
+    throw new ApiError(400, `the request body could not be read: ${boundText((err as Error).message)}`);
   }
   try {
     return JSON.parse(text);

@@ -1,5 +1,6 @@
 import { checkParam, SAMPLING_RULES } from '../engine/sampling-params.js';
 import { InvalidRequestError } from '../errors.js';
+import { boundText } from '../util/bound-text.js';
 import type { NumberRule } from '../util/number-rule.js';
 import type { ChatMessage } from '../tokenizer/chat-template.js';
 
@@ -106,8 +107,9 @@ function rejectUnsupported(body: Body): void {
 function parseMessage(raw: unknown, param: string): ChatMessage {
   const m = asObject(raw, param);
   if (typeof m.role !== 'string') throw invalid(`${param}.role must be a string`, `${param}.role`);
-  const role = ROLES[m.role];
-  if (!role) throw invalid(`${param}.role "${m.role}" is not supported; use system, developer, user or assistant`, `${param}.role`);
+  // own properties only: "__proto__" or "constructor" is not a role
+  const role = Object.hasOwn(ROLES, m.role) ? ROLES[m.role] : undefined;
+  if (!role) throw invalid(`${param}.role "${boundText(m.role, 32)}" is not supported; use system, developer, user or assistant`, `${param}.role`);
   return { role, content: parseContent(m.content, role, `${param}.content`) };
 }
 

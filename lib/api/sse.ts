@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { StallGuard } from './stall-guard.js';
 
 /**
  * Server-sent events over a raw response, with backpressure: send() waits for the socket to
@@ -7,7 +8,10 @@ import type { ServerResponse } from 'node:http';
 export class SseWriter {
   private gone = false;
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly stallGuard: StallGuard,
+  ) {
     res.once('close', () => (this.gone = true));
   }
 
@@ -31,6 +35,7 @@ export class SseWriter {
     if (this.isClosed) return false;
     const line = `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
     if (this.res.write(line)) return true;
+    this.stallGuard.blocked();
     await new Promise<void>((resolve) => {
       const done = () => {
         this.res.off('drain', done);

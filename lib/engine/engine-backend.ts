@@ -28,6 +28,8 @@ export interface Submission {
 export interface EngineBackend {
   readonly config: ResolvedEngineConfig;
   readonly isReady: boolean;
+  /** The most requests it holds at once, queued or running; Infinity when unbounded. */
+  readonly maxRequestsHeld: number;
   /**
    * Queues a validated request; `onCommitted` runs once it is committed to the engine's queue,
    * before the engine can see it. Throws EngineOverloadedError when there is no room.

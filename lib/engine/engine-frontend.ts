@@ -35,6 +35,10 @@ export class EngineFrontend implements Engine {
     return !this.closing && this.backend.isReady;
   }
 
+  get maxRequestsHeld(): number {
+    return this.backend.maxRequestsHeld;
+  }
+
   generate(prompt: string | readonly number[], params: SamplingParamsInput = {}, options: GenerateOptions = {}): GenerationStream {
     if (this.closing) throw new EngineFailureError('the engine is shutting down', 'server_shutdown');
     options.signal?.throwIfAborted();

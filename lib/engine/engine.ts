@@ -43,6 +43,11 @@ export interface Engine {
   readonly tokenizer: Tokenizer;
   /** True while the engine accepts requests. */
   readonly isReady: boolean;
+  /**
+   * The most requests it holds at once, queued or running (Infinity when unbounded): a caller
+   * that needs more at once, such as a request with many choices, can never be served.
+   */
+  readonly maxRequestsHeld: number;
   /** Text is encoded as the model asks (BOS, special tokens parsed); token ids are used as given. Throws on invalid input. */
   generate(prompt: string | readonly number[], params?: SamplingParamsInput, options?: GenerateOptions): GenerationStream;
   stats(): EngineStats;

@@ -27,6 +27,9 @@ export class LocalBackend implements EngineBackend {
     return !this.stopping;
   }
 
+  /** In-process, the scheduler's waiting queue takes whatever the caller adds. */
+  readonly maxRequestsHeld = Infinity;
+
   submit(request: EngineRequest, sink: OutputSink, onCommitted?: () => void): Submission {
     onCommitted?.(); // in-process there is no queue between caller and engine: committing is adding
     const seqId = this.llm.addRequest(request);

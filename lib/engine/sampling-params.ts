@@ -38,6 +38,12 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
   stop: Object.freeze([]) as readonly string[],
 });
 
+/**
+ * Temperatures below this sample as greedy: dividing logits by a tiny temperature overflows to
+ * infinite logits and NaN probabilities (the same threshold as vLLM's).
+ */
+export const GREEDY_TEMPERATURE_BELOW = 1e-5;
+
 /** At most this many stop strings, each at most MAX_STOP_LENGTH characters. */
 export const MAX_STOP_STRINGS = 16;
 export const MAX_STOP_LENGTH = 256;
@@ -79,7 +85,8 @@ export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize
       throw new InvalidRequestError(`each stop string must be 1 to ${MAX_STOP_LENGTH} characters`, 'stop');
     }
   }
-  return Object.freeze({ ...p, topK, stopTokenIds: Object.freeze([...p.stopTokenIds]), stop: Object.freeze([...p.stop]) });
+  const temperature = p.temperature < GREEDY_TEMPERATURE_BELOW ? 0 : p.temperature;
+  return Object.freeze({ ...p, temperature, topK, stopTokenIds: Object.freeze([...p.stopTokenIds]), stop: Object.freeze([...p.stop]) });
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {

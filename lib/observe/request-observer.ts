@@ -31,6 +31,7 @@ export type AbortReason =
 /** What became known about a request once its body was parsed. */
 export interface RequestInfo {
   readonly requestId: string;
+  /** As the client sent it, bounded (boundText): it may be anything. */
   readonly requestedModel: string;
   readonly servedModel: string;
   readonly temperature?: number;

@@ -85,6 +85,10 @@ export class WorkerPool implements EngineBackend {
     return !this.stopping && this.replicas.every((r) => r.isReady);
   }
 
+  get maxRequestsHeld(): number {
+    return this.replicas.length * this.options.maxPendingPerWorker;
+  }
+
   submit(request: EngineRequest, sink: OutputSink, onCommitted?: () => void): Submission {
     const replica = this.leastLoaded();
     const key = this.nextKey;

@@ -26,6 +26,10 @@ export interface LoggerOptions {
   readonly fields?: LogFields;
 }
 
+/** Distinct causes warnOnce remembers; past this, new causes are not logged (memory stays bounded). */
+const MAX_CAUSES = 1000;
+const TOO_MANY = '\u0000too-many-causes';
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   return new JsonLogger(options.level ?? 'info', options.write ?? ((line) => process.stderr.write(line)), options.fields ?? {}, new Set());
 }
@@ -59,8 +63,16 @@ class JsonLogger implements Logger {
   }
 
   warnOnce(cause: string, msg: string, fields?: LogFields): boolean {
-    if (this.seenCauses.has(cause)) return false;
-    this.seenCauses.add(cause);
+    // a cause that quotes timings or counts ("deadline exceeded after 5.0012s") is the same cause
+    const key = cause.replace(/\d+(\.\d+)?/g, '#').slice(0, 200);
+    if (this.seenCauses.has(key)) return false;
+    if (this.seenCauses.size >= MAX_CAUSES) {
+      if (this.seenCauses.has(TOO_MANY)) return false;
+      this.seenCauses.add(TOO_MANY);
+      this.warn(`more than ${MAX_CAUSES} distinct warnings; further new ones are not logged`);
+      return false;
+    }
+    this.seenCauses.add(key);
     this.warn(msg, fields);
     return true;
   }

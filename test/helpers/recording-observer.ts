@@ -5,6 +5,8 @@ export interface Recorded {
   readonly requestId: string;
   readonly events: string[];
   reason?: AbortReason;
+  /** The abort's error message. */
+  error?: string;
 }
 
 /** Records every request's lifecycle calls, and lets a test wait for one to end. */
@@ -26,8 +28,9 @@ export class RecordingObserver implements RequestObserver {
       firstResponse: () => push('firstResponse'),
       choiceEvent: () => {},
       departed: () => push('departed'),
-      aborted: (reason) => {
+      aborted: (reason, error) => {
         record.reason = reason;
+        record.error = error instanceof Error ? error.message : String(error);
         push(`aborted:${reason}`);
       },
       logFields: () => ({}),

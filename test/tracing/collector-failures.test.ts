@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../lib/util/logger.js';
 import { OtlpReceiver, type ReceiverMode } from '../helpers/otlp-receiver.js';
@@ -62,3 +63,34 @@ for (const mode of ['down', 'refuse', 'black-hole'] as const) {
     });
   });
 }
+
+describe('a collector that accepts connections and never speaks HTTP/2', () => {
+  it('holds at most one connection attempt per thread open, however long it lasts', async () => {
+    let open = 0;
+    let total = 0;
+    let peak = 0;
+    const blackHole = net.createServer((socket) => {
+      total++;
+      peak = Math.max(peak, ++open);
+      socket.on('close', () => open--);
+      socket.on('error', () => {});
+      socket.resume(); // reads the client's preface and settings, answers nothing
+    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackHole.address() as net.AddressInfo;
+    const { logger } = recordingLogger();
+    const t = await startServer({ logger, tracing: { enabled: true, endpoint: `http://127.0.0.1:${port}`, maxQueueSize: 8, exportTimeoutMs: 300, shutdownTimeoutMs: 300 } });
+    try {
+      // every request leaves spans to export on both threads; keep going until the exporters
+      // have had to open several connections
+      for (let i = 0; total < 6; i++) {
+        const r = await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: `request ${i}`, max_tokens: 2 });
+        assert.equal(r.status, 200);
+      }
+      assert.ok(peak <= 2, `${peak} connections open at once for 2 threads (of ${total} opened)`);
+    } finally {
+      await t.close();
+      blackHole.close();
+    }
+  });
+});

@@ -81,6 +81,19 @@ describe('every lifecycle path ends both spans exactly once', () => {
     }
   });
 
+  it('bounds what a client sent before it reaches a span: a 900 kB model name', async () => {
+    const huge = 'm'.repeat(900_000); // under the 1 MiB body limit
+    const response = await fetch(`${t.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: huge, prompt: 'x' }) });
+    assert.equal(response.status, 400);
+    const { error } = (await response.json()) as { error: { message: string } };
+    assert.ok(error.message.length < 1000, `the error message is bounded (${error.message.length})`);
+    const { api } = await spansOf(receiver, response.headers.get('x-request-id') as string, 0);
+    assertAborted(api, 'validation_error');
+    const strings = [api.status.message, ...Object.values(api.attributes), ...api.events.flatMap((e) => Object.values(e.attributes))].filter((v): v is string => typeof v === 'string');
+    for (const value of strings) assert.ok(value.length < 1000, `a span string of ${value.length} characters`);
+    assert.match(String(api.attributes['gen_ai.request.model']), /900000 characters/, 'the original length is noted');
+  });
+
   for (const when of ['before the first token', 'during streaming', 'while a non-streaming request generates'] as const) {
     it(`client disconnect ${when}: both spans end, the engine stops`, async () => {
       const from = observer.requests.length;

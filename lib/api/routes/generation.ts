@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Engine } from '../../engine/engine.js';
 import { EngineFailureError, InvalidRequestError, RequestTimeoutError } from '../../errors.js';
 import { applyChatTemplate } from '../../tokenizer/chat-template.js';
+import { boundText } from '../../util/bound-text.js';
 import type { Logger } from '../../util/logger.js';
 import { abortReasonOf, ClientDisconnectError } from '../abort-reasons.js';
 import { errorResponse } from '../api-error.js';
@@ -12,6 +13,7 @@ import { parseChatRequest, parseCompletionRequest, type GenerationFields } from 
 import type { ChoiceEvent, RequestLifecycle, RequestObserver, RequestOutcome } from '../../observe/request-observer.js';
 import { chatFormat, completionFormat, usageOf, type ChoiceResult, type ResponseFormat } from '../response-format.js';
 import { SseWriter } from '../sse.js';
+import { StallGuard } from '../stall-guard.js';
 
 export interface GenerationRouteDeps {
   readonly engine: Engine;
@@ -19,6 +21,8 @@ export interface GenerationRouteDeps {
   readonly maxRequestBodyBytes: number;
   /** 0 = no limit */
   readonly requestTimeoutSeconds: number;
+  /** A client that reads nothing of its response for this long is disconnected; 0 = never. */
+  readonly streamStallTimeoutSeconds: number;
   readonly observer: RequestObserver;
   readonly isShuttingDown: () => boolean;
   /** Aborted, with a server_shutdown error, when the server stops serving requests in flight. */
@@ -77,6 +81,11 @@ class GenerationRequest {
     ctx.res.once('close', onClose);
     const seconds = deps.requestTimeoutSeconds;
     const timer = seconds > 0 ? setTimeout(() => this.controller.abort(new RequestTimeoutError(seconds)), seconds * 1000) : undefined;
+    const stall = deps.streamStallTimeoutSeconds;
+    const stallGuard = new StallGuard(ctx.res, stall * 1000, () => {
+      deps.logger.warn('disconnected a client that stopped reading its response', { requestId: this.id, stalledSeconds: stall });
+      this.controller.abort(new ClientDisconnectError(`stalled: it read nothing of the response for ${stall} s`));
+    });
     let sse: SseWriter | null = null;
     try {
       if (deps.isShuttingDown()) throw new EngineFailureError('the server is shutting down', 'server_shutdown');
@@ -85,10 +94,10 @@ class GenerationRequest {
       const choices = new ChoiceStreams(deps.engine, this.specs(prepared), this.id, this.signal);
       this.lifecycle.handedOff(choices.committedNs);
       if (prepared.fields.stream) {
-        sse = new SseWriter(ctx.res);
+        sse = new SseWriter(ctx.res, stallGuard);
         await this.stream(choices, prepared, sse);
       } else {
-        await this.respondJson(choices, prepared);
+        await this.respondJson(choices, prepared, stallGuard);
       }
     } catch (err) {
       const error = this.signal.aborted ? this.signal.reason : err;
@@ -102,15 +111,12 @@ class GenerationRequest {
   private prepare(body: unknown): Prepared {
     const tokenizer = this.deps.engine.tokenizer;
     const request = this.kind === 'chat' ? parseChatRequest(body) : parseCompletionRequest(body);
-    if (request.model !== this.deps.servedModelName) {
-      throw new InvalidRequestError(`The model "${request.model}" does not exist; this server serves "${this.deps.servedModelName}"`, 'model', 'model_not_found');
-    }
     const prompts = 'messages' in request ? [applyChatTemplate(tokenizer, request.messages)] : request.prompts.map((p) => (typeof p === 'string' ? tokenizer.encode(p) : p));
     const echoes = 'echo' in request && request.echo ? request.prompts.map((p) => (typeof p === 'string' ? p : tokenizer.decode(p))) : null;
     this.promptTokens = prompts.reduce((sum, p) => sum + p.length, 0);
     this.lifecycle.described({
       requestId: this.id,
-      requestedModel: request.model,
+      requestedModel: boundText(request.model),
       servedModel: this.deps.servedModelName,
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.topP !== undefined ? { topP: request.topP } : {}),
@@ -121,6 +127,15 @@ class GenerationRequest {
       promptTokens: this.promptTokens,
       numPrompts: prompts.length,
     });
+    // checked once described, so that the span of a refused request says which model was asked for
+    if (request.model !== this.deps.servedModelName) {
+      throw new InvalidRequestError(`The model "${boundText(request.model)}" does not exist; this server serves "${this.deps.servedModelName}"`, 'model', 'model_not_found');
+    }
+    const held = this.deps.engine.maxRequestsHeld;
+    if (prompts.length * request.n > held) {
+      // a 503 would invite retries that can never succeed
+      throw new InvalidRequestError(`this request needs ${prompts.length * request.n} sequences at once (n × prompts) but this server holds at most ${held}; lower n or send fewer prompts`, 'n');
+    }
     return { fields: request, prompts, echoes };
   }
 
@@ -156,7 +171,7 @@ class GenerationRequest {
     return first;
   }
 
-  private async respondJson(choices: ChoiceStreams, { echoes, fields }: Prepared): Promise<void> {
+  private async respondJson(choices: ChoiceStreams, { echoes, fields }: Prepared, stallGuard: StallGuard): Promise<void> {
     for await (const e of choices.events()) this.record(e);
     const results = [...this.results.entries()]
       .sort(([a], [b]) => a - b)
@@ -165,6 +180,7 @@ class GenerationRequest {
     const res = this.ctx.res;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': this.id });
     res.end(body);
+    if (res.writableLength > 0) stallGuard.blocked();
     this.depart();
   }
 

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Span } fr
 import type { IncomingHttpHeaders } from 'node:http';
 import { NOOP_LIFECYCLE, type AbortReason, type GenerationRoutePath, type RequestInfo, type RequestLifecycle, type RequestObserver, type RequestOutcome } from '../request-observer.js';
 import type { TraceCarrier } from '../../engine/trace-options.js';
+import { boundText } from '../../util/bound-text.js';
 import type { Logger } from '../../util/logger.js';
 import { extractClientContext, injectCarrier } from './carrier.js';
 import { API_EVENT, ATTR, SCOPE, SPAN } from './names.js';
@@ -107,7 +108,8 @@ class ApiSpanLifecycle implements RequestLifecycle {
   }
 
   aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null): void {
-    const message = error instanceof Error ? error.message : error === undefined ? '' : String(error);
+    // error messages may quote what the client sent: bounded, whatever made them
+    const message = boundText(error instanceof Error ? error.message : error === undefined ? '' : String(error));
     this.finish(outcome, () => {
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: message || reason });
       this.span.addEvent(API_EVENT.aborted, { ...monotonic(), [ATTR.reason]: reason, ...(message ? { [ATTR.error]: message } : {}) });

@@ -4,6 +4,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../../util/logger.js';
 import { raceTimeout } from '../../util/race-timeout.js';
+import { BatchSizeCap } from './batch-size-cap.js';
+import { installGrpcConnectDeadline } from './grpc-connect-deadline.js';
 import { RESOURCE_ATTR } from './names.js';
 import { CountingExporter, dropCountingMeterProvider, type SpanCounts } from './span-stats.js';
 import type { TracingConfig } from './tracing-config.js';
@@ -54,16 +56,20 @@ export function threadTracing(config: TracingConfig, thread: ThreadIdentity, log
     }
     return current;
   }
+  // a connection that cannot finish its handshake within one export's time will not serve it
+  installGrpcConnectDeadline(config.exportTimeoutMs, logger);
   const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
   const onChange = thread.onCountsChanged ?? (() => {});
   const batchSize = Math.min(512, config.maxQueueSize);
-  const exporter = new CountingExporter(
-    // a flush sends the whole queue at once, in batches: room for exactly that many, so that a
-    // collector that never answers still holds no more than one queue's worth of spans
-    new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: config.exportTimeoutMs, concurrencyLimit: Math.ceil(config.maxQueueSize / batchSize) + 1 }),
-    counts,
-    logger,
-    onChange,
+  const exporter = new BatchSizeCap(
+    new CountingExporter(
+      // a flush sends the whole queue at once, in batches: room for exactly that many, so that a
+      // collector that never answers still holds no more than one queue's worth of spans
+      new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: config.exportTimeoutMs, concurrencyLimit: Math.ceil(config.maxQueueSize / batchSize) + 1 }),
+      counts,
+      logger,
+      onChange,
+    ),
   );
   const provider = new TracerProvider({
     resource: resourceFromAttributes({

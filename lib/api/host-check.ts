@@ -1,0 +1,37 @@
+import type { Context, Next } from 'koa';
+import { ApiError } from './api-error.js';
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+/** Whether `host` (as the server binds it) only listens on this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Refuses requests whose Host header names another host, so that a web page cannot reach a
+ * server on this machine through DNS rebinding (its requests would carry the attacker's host
+ * name). `allowed` lists host names (without port); "*" allows any.
+ */
+export function requireAllowedHost(allowed: readonly string[]) {
+  const names = new Set(allowed.map((h) => h.toLowerCase()));
+  return async (ctx: Context, next: Next) => {
+    if (!names.has('*') && !names.has(hostName(ctx.get('host')))) {
+      throw new ApiError(403, 'this server does not answer requests for that host name; start it with --allowed-hosts to add it', 'invalid_request_error', 'invalid_host');
+    }
+    await next();
+  };
+}
+
+/** The host name of a Host header, lower-cased, without its port. */
+function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.lastIndexOf(':');
+  return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+}
+
+/** The hosts a loopback-bound server answers by default. */
+export function defaultAllowedHosts(bindHost: string): string[] {
+  return [...new Set([...LOOPBACK_NAMES, bindHost.toLowerCase()])];
+}
