@@ -64,3 +64,54 @@ export function barChart(title: string, series: readonly string[], panels: reado
   out.push(`<text x="${width / 2}" y="${height - 16}" text-anchor="middle" fill="#555" font-size="11">${esc(note)}</text>`, '</svg>');
   return `${out.join('\n')}\n`;
 }
+
+/** A band of the x axis to shade and label, e.g. a phase of a run. */
+export interface Band {
+  readonly from: number;
+  readonly to: number;
+  readonly label: string;
+}
+
+/**
+ * A line chart as SVG text: one or more series over a shared x axis (e.g. seconds), with
+ * optional shaded bands (phases) behind them.
+ */
+export function lineChart(title: string, axes: { x: string; y: string }, series: readonly { name: string; points: readonly (readonly [number, number])[] }[], bands: readonly Band[], note: string): string {
+  const width = 760;
+  const height = 360;
+  const left = 70;
+  const top = 60;
+  const plotW = width - left - 30;
+  const plotH = height - top - 80;
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.points.map((p) => p[1]));
+  const xMax = Math.max(...xs, ...bands.map((b) => b.to), 1);
+  const yStep = niceStep(Math.max(...ys, 1));
+  const yMax = Math.ceil((Math.max(...ys, 1) * 1.1) / yStep) * yStep;
+  const x = (v: number) => left + (v / xMax) * plotW;
+  const y = (v: number) => top + plotH - (v / yMax) * plotH;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(title)}</text>`,
+  ];
+  bands.forEach((b, i) => {
+    out.push(`<rect x="${x(b.from).toFixed(1)}" y="${top}" width="${(x(b.to) - x(b.from)).toFixed(1)}" height="${plotH}" fill="${i % 2 === 0 ? '#f3f3f3' : '#e6eef7'}"/>`);
+    out.push(`<text x="${((x(b.from) + x(b.to)) / 2).toFixed(1)}" y="${top + 14}" text-anchor="middle" fill="#555" font-size="11">${esc(b.label)}</text>`);
+  });
+  for (let v = 0; v <= yMax + 1e-9; v += yStep) {
+    out.push(`<line x1="${left}" y1="${y(v).toFixed(1)}" x2="${left + plotW}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`, `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${Number(v.toPrecision(3))}</text>`);
+  }
+  const xStep = niceStep(xMax);
+  for (let v = 0; v <= xMax + 1e-9; v += xStep) out.push(`<text x="${x(v).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">${Number(v.toPrecision(3))}</text>`);
+  out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/>`, `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`);
+  out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 36}" text-anchor="middle" fill="#555">${esc(axes.x)}</text>`);
+  out.push(`<text x="18" y="${top + plotH / 2}" transform="rotate(-90 18 ${top + plotH / 2})" text-anchor="middle" fill="#555">${esc(axes.y)}</text>`);
+  series.forEach((s, i) => {
+    const path = s.points.map((p, k) => `${k === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
+    out.push(`<path d="${path}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"/>`);
+    out.push(`<rect x="${left + i * 160}" y="36" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`, `<text x="${left + i * 160 + 18}" y="46">${esc(s.name)}</text>`);
+  });
+  out.push(`<text x="${width / 2}" y="${height - 12}" text-anchor="middle" fill="#555" font-size="11">${esc(note)}</text>`, '</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CONNECTION_DEFAULTS, connectionLimitsProblem, type ConnectionLimits } from './api/connection-limits.js';
+import type { CorsOptions } from './api/cors.js';
 import { ENGINE_DEFAULTS } from './engine/engine-config.js';
 import { defaultServedModelName } from './engine/model-source.js';
 import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js';
@@ -15,7 +16,8 @@ export interface ServerConfig {
   readonly host: string;
   readonly port: number;
   readonly model: string;
-  readonly servedModelName: string;
+  /** The names clients may use; the first is the primary one. */
+  readonly servedModelNames: readonly string[];
   /** Engine workers; undefined picks the default for the machine. */
   readonly workers: number | undefined;
   readonly maxNumSeqs: number;
@@ -29,11 +31,17 @@ export interface ServerConfig {
   /** Host names requests may name; undefined: the server's default (loopback names when bound to loopback). */
   readonly allowedHosts: readonly string[] | undefined;
   readonly connectionLimits: ConnectionLimits;
+  /** Cross-origin access; undefined: off. */
+  readonly cors: CorsOptions | undefined;
+  /** Seconds between the engine's stats lines while busy; 0 = none. */
+  readonly logStatsIntervalSeconds: number;
   readonly maxRequestBodyBytes: number;
   /** Seconds a generation request may take before it is aborted; 0 = no limit. */
   readonly requestTimeoutSeconds: number;
   /** Seconds in-flight requests get to finish at shutdown. */
   readonly shutdownGraceSeconds: number;
+  /** A worker holding requests that finishes no step for this long is replaced; 0 = never. */
+  readonly engineIterationTimeoutSeconds: number;
   readonly logLevel: LogLevel;
   readonly tracing: TracingInput;
 }
@@ -47,7 +55,7 @@ const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
   port: { type: 'string', default: '8000' },
   model: { type: 'string', default: 'dummy' },
-  'served-model-name': { type: 'string' },
+  'served-model-name': { type: 'string', multiple: true },
   workers: { type: 'string' },
   'max-num-seqs': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumSeqs) },
   'max-num-batched-tokens': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumBatchedTokens) },
@@ -66,11 +74,18 @@ const OPTIONS = {
   'max-request-body': { type: 'string', default: '1mb' },
   'request-timeout': { type: 'string', default: '0' },
   'shutdown-grace': { type: 'string', default: '30' },
+  'engine-iteration-timeout': { type: 'string', default: '60' },
   'log-level': { type: 'string', default: 'info' },
   'enable-journey-tracing': { type: 'boolean', default: false },
   'otlp-traces-endpoint': { type: 'string' },
   'journey-tracing-sample-rate': { type: 'string', default: '1.0' },
   'otel-service-name': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  'allowed-methods': { type: 'string' },
+  'allowed-headers': { type: 'string' },
+  'allow-credentials': { type: 'boolean', default: false },
+  'disable-log-stats': { type: 'boolean', default: false },
+  version: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -83,7 +98,8 @@ Options:
   --port PORT                    port to listen on (default 8000; 0 picks a free one)
   --model NAME|PATH              a GGUF file (llama, qwen2, qwen3; F32, F16, BF16, Q8_0) or a built-in
                                  model with random weights: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
-  --served-model-name NAME       model name clients use (default: the model's)
+  --served-model-name NAME...    model names clients may use, the first the primary (default: the model's);
+                                 several names follow the flag, or repeat it
   --workers N                    engine worker threads (default: one per core but one, at least 1)
   --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
   --max-num-batched-tokens N     tokens computed per step per worker (default ${ENGINE_DEFAULTS.maxNumBatchedTokens})
@@ -110,6 +126,14 @@ Options:
   --request-timeout SECONDS      abort generations running longer than this; 0 = never (default 0)
   --shutdown-grace SECONDS       time in-flight requests get to finish on SIGINT/SIGTERM (default 30);
                                  a second signal ends it at once, a third exits without waiting
+  --engine-iteration-timeout SECONDS  a worker holding requests that finishes no engine step for this
+                                 long fails them (engine_failure) and is replaced; 0 = never (default 60)
+  --allowed-origins ORIGINS      CORS: origins browsers may call from, as a JSON list or comma-separated,
+                                 "*" for any (default: none, CORS off)
+  --allowed-methods METHODS      CORS: methods allowed (default GET,POST,OPTIONS)
+  --allowed-headers HEADERS      CORS: request headers allowed (default authorization,content-type,x-request-id)
+  --allow-credentials            CORS: allow credentials (cookies, HTTP auth) from the allowed origins
+  --disable-log-stats            no periodic engine stats line (running, waiting, KV use, throughput)
   --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info)
   --enable-journey-tracing       record an llm_request span per request on the API thread and an
                                  llm_core span per sequence in the workers, exported over OTLP gRPC
@@ -117,18 +141,20 @@ Options:
                                  then OTEL_EXPORTER_OTLP_ENDPOINT)
   --journey-tracing-sample-rate R  fraction of requests traced when the client sends no decision (default 1.0)
   --otel-service-name NAME       resource service.name (default: OTEL_SERVICE_NAME, else journey-llm)
+  -v, --version                  print the version
   -h, --help                     print this help
 `;
 
 /** Parses argv (without node and the script) and the environment; throws UsageError. */
-export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' | 'version' {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: normaliseArgs(argv), options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const model = values.model;
   if (!isPresetName(model) && !model.toLowerCase().endsWith('.gguf')) {
     throw new UsageError(`--model: unknown model "${model}"; give a built-in model (${Object.keys(MODEL_PRESETS).join(', ')}) or the path of a .gguf file`);
@@ -164,21 +190,24 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     host: values.host,
     port: integer(values.port, '--port', 0, 65535),
     model,
-    servedModelName: values['served-model-name'] ?? defaultServedModelName(model),
+    servedModelNames: values['served-model-name'] ?? [defaultServedModelName(model)],
     workers: values.workers === undefined ? undefined : integer(values.workers, '--workers', 1, 256),
     maxNumSeqs: integer(values['max-num-seqs'], '--max-num-seqs', 1, 4096),
     maxNumBatchedTokens: integer(values['max-num-batched-tokens'], '--max-num-batched-tokens', 1, 1 << 20),
     maxModelLen: values['max-model-len'] === undefined ? undefined : integer(values['max-model-len'], '--max-model-len', 2, 1 << 20),
     kernels,
     gpujsMode,
-    seed: integer(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
+    seed: integer(values.seed, '--seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     apiKey,
     metricsApiKey,
     allowedHosts,
     connectionLimits,
+    cors: corsOptions(values),
+    logStatsIntervalSeconds: values['disable-log-stats'] ? 0 : 10,
     maxRequestBodyBytes: byteSize(values['max-request-body'], '--max-request-body'),
     requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
     shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),
+    engineIterationTimeoutSeconds: number(values['engine-iteration-timeout'], '--engine-iteration-timeout', 0, 86400),
     logLevel,
     tracing: {
       enabled: tracingEnabled,
@@ -191,7 +220,76 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
 
 function integer(text: string, flag: string, min: number, max: number): number {
   // digits only: "1e3" and "0x10" are numbers to Number(), not integers a person types
-  return flagNumber(/^\s*\d+\s*$/.test(text) ? text : 'NaN', text, flag, { min, max, integer: true });
+  return flagNumber(/^\s*-?\d+\s*$/.test(text) ? text : 'NaN', text, flag, { min, max, integer: true });
+}
+
+/**
+ * What parseArgs cannot take as written: a negative number after a flag ("--seed -1", which it
+ * reads as an option) becomes "--seed=-1", and several names after --served-model-name (vLLM's
+ * form) become one flag per name.
+ */
+function normaliseArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--served-model-name') {
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) out.push(`--served-model-name=${argv[++i]}`);
+      if (out.at(-1)?.startsWith('--served-model-name=') !== true) out.push(arg); // no name: parseArgs says so
+      continue;
+    }
+    if (arg.startsWith('--') && !arg.includes('=') && i + 1 < argv.length && /^-\d+(\.\d+)?$/.test(argv[i + 1])) {
+      out.push(`${arg}=${argv[++i]}`);
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+/** A list flag: a JSON array (vLLM's form) or comma-separated values. */
+function listFlag(text: string, flag: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new UsageError(`${flag} must be a JSON list or comma-separated values, got "${text}"`);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) throw new UsageError(`${flag} must be a list of strings`);
+    return parsed;
+  }
+  return trimmed.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+function corsOptions(values: { 'allowed-origins'?: string; 'allowed-methods'?: string; 'allowed-headers'?: string; 'allow-credentials'?: boolean }): CorsOptions | undefined {
+  if (values['allowed-origins'] === undefined) {
+    if (values['allowed-methods'] !== undefined || values['allowed-headers'] !== undefined || values['allow-credentials']) {
+      throw new UsageError('--allowed-methods, --allowed-headers and --allow-credentials need --allowed-origins');
+    }
+    return undefined;
+  }
+  const allowedOrigins = listFlag(values['allowed-origins'], '--allowed-origins');
+  if (allowedOrigins.length === 0) throw new UsageError('--allowed-origins must name at least one origin, or "*"');
+  return {
+    allowedOrigins,
+    allowedMethods: values['allowed-methods'] !== undefined ? listFlag(values['allowed-methods'], '--allowed-methods') : ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: values['allowed-headers'] !== undefined ? listFlag(values['allowed-headers'], '--allowed-headers') : ['authorization', 'content-type', 'x-request-id'],
+    allowCredentials: values['allow-credentials'] ?? false,
+  };
+}
+
+/** Start-up errors speak of the engine's fields; a person typed flags. */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  maxModelLen: '--max-model-len',
+  maxNumSeqs: '--max-num-seqs',
+  maxNumBatchedTokens: '--max-num-batched-tokens',
+  gpujsMode: '--gpujs-mode',
+};
+
+/** `message` with engine field names replaced by the flags that set them. */
+export function inFlagTerms(message: string): string {
+  return message.replace(/\b(maxModelLen|maxNumSeqs|maxNumBatchedTokens|gpujsMode)\b/g, (name) => FLAG_OF_FIELD[name] ?? name);
 }
 
 function number(text: string, flag: string, min: number, max: number): number {

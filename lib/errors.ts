@@ -9,7 +9,8 @@ export abstract class JourneyError extends Error {
   readonly code: string | null = null;
   readonly param: string | null = null;
   get expose(): boolean {
-    return this.status < 500 || this.status === 503;
+    // overloads, shutdowns and timeouts say what happened; other 5xx hide internals
+    return this.status < 500 || this.status === 503 || this.status === 504;
   }
 }
 

@@ -7,7 +7,8 @@
  */
 import { createServer, type JourneyServer } from './api/create-server.js';
 import { ModelLoadError } from './model/model-load-error.js';
-import { parseServerConfig, USAGE, UsageError } from './config.js';
+import { packageVersion } from './api/routes/info.js';
+import { inFlagTerms, parseServerConfig, USAGE, UsageError } from './config.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
@@ -24,6 +25,10 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (config === 'version') {
+    process.stdout.write(`journey-llm ${packageVersion()}\n`);
+    return;
+  }
   const logger = createLogger({ level: config.logLevel });
   let server: JourneyServer | undefined;
   let url: string;
@@ -32,7 +37,7 @@ async function main(): Promise<void> {
       host: config.host,
       port: config.port,
       model: config.model,
-      servedModelName: config.servedModelName,
+      servedModelName: config.servedModelNames,
       ...(config.workers !== undefined ? { workers: config.workers } : {}),
       maxNumSeqs: config.maxNumSeqs,
       maxNumBatchedTokens: config.maxNumBatchedTokens,
@@ -44,8 +49,11 @@ async function main(): Promise<void> {
       metricsApiKey: config.metricsApiKey,
       ...(config.allowedHosts !== undefined ? { allowedHosts: config.allowedHosts } : {}),
       connectionLimits: config.connectionLimits,
+      ...(config.cors ? { cors: config.cors } : {}),
+      logStatsIntervalSeconds: config.logStatsIntervalSeconds,
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       requestTimeoutSeconds: config.requestTimeoutSeconds,
+      engineIterationTimeoutSeconds: config.engineIterationTimeoutSeconds,
       tracing: config.tracing,
       logger,
     });
@@ -61,7 +69,7 @@ async function main(): Promise<void> {
   logger.info('journey-llm listening', {
     url,
     model: config.model,
-    servedModelName: config.servedModelName,
+    servedModelNames: config.servedModelNames,
     workers: 'numWorkers' in engine ? engine.numWorkers : 1,
     kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
     maxModelLen: engine.config.maxModelLen,
@@ -98,8 +106,8 @@ function startupProblem(err: unknown, host: string, port: number): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') return `cannot listen on ${host}:${port}: the address is already in use`;
   if (code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND') return `cannot listen on ${host}:${port}: ${code}`;
-  if (err instanceof ModelLoadError || err instanceof RangeError) return err.message;
-  return `could not start: ${err instanceof Error ? err.message : String(err)}`;
+  if (err instanceof ModelLoadError || err instanceof RangeError) return inFlagTerms(err.message);
+  return `could not start: ${inFlagTerms(err instanceof Error ? err.message : String(err))}`;
 }
 
 main().catch((err: unknown) => {

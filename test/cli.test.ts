@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,7 +70,7 @@ describe('command line', () => {
     [['--kernels', 'cuda'], /--kernels/],
     [['--log-level', 'loud'], /--log-level/],
     [['--max-request-body', 'lots'], /--max-request-body/],
-    [['--max-model-len', '999999', '--model', 'dummy-tiny'], /maxModelLen/],
+    [['--max-model-len', '999999', '--model', 'dummy-tiny'], /--max-model-len/],
     [['stray-positional'], /positional/i],
     [['--headers-timeout', '30', '--body-timeout', '10'], /--headers-timeout/],
     [['--allowed-hosts', ' , '], /--allowed-hosts/],
@@ -102,9 +103,41 @@ describe('command line', () => {
     }
   });
 
+  it('takes negative numbers, several served names, list flags and --version', async () => {
+    const config = parseServerConfig(['--seed', '-1', '--served-model-name', 'a', 'b', '--port', '0', '--allowed-origins', '["https://app.example"]']);
+    assert.ok(typeof config === 'object');
+    assert.equal(config.seed, -1);
+    assert.deepEqual(config.servedModelNames, ['a', 'b']);
+    assert.deepEqual(config.cors?.allowedOrigins, ['https://app.example']);
+    const repeated = parseServerConfig(['--served-model-name', 'x', '--served-model-name', 'y']);
+    assert.ok(typeof repeated === 'object');
+    assert.deepEqual(repeated.servedModelNames, ['x', 'y']);
+    assert.throws(() => parseServerConfig(['--allowed-methods', 'GET']), /--allowed-origins/);
+    const { code, stdout } = await run(['--version']);
+    assert.equal(code, 0);
+    assert.match(stdout, /^journey-llm \d+\.\d+\.\d+\n$/);
+  });
+
+  it('exits non-zero within seconds, with one line, when its port is taken', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const started = performance.now();
+      const { code, stderr } = await run(['--port', String(port), '--model', 'dummy-tiny', '--workers', '1']);
+      assert.equal(code, 1);
+      assert.match(stderr, /address is already in use/);
+      assert.equal(stderr.trim().split('\n').filter((l) => !l.startsWith('{')).length, 1, 'one line besides the JSON log');
+      assert.ok(!/\n\s+at /.test(stderr), 'no stack trace');
+      assert.ok(performance.now() - started < 20_000);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('takes the API key from JOURNEY_API_KEY and sizes from suffixed values', () => {
     const config = parseServerConfig(['--max-request-body', '512kb'], { JOURNEY_API_KEY: 'sk-env' });
-    assert.ok(config !== 'help');
+    assert.ok(typeof config === 'object');
     assert.equal(config.apiKey, 'sk-env');
     assert.equal(config.maxRequestBodyBytes, 512 * 1024);
     assert.throws(() => parseServerConfig(['--api-key', '']), UsageError);

@@ -27,6 +27,11 @@ export class ServerProcess {
     return new ServerProcess(child, String(info.url), info);
   }
 
+  /** The server's process id, to sample its memory and sockets. */
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = once(this.child, 'exit');

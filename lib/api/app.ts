@@ -3,11 +3,14 @@ import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { JourneyError } from '../errors.js';
 import { boundText } from '../util/bound-text.js';
 import type { Logger } from '../util/logger.js';
+import { accessLog } from './access-log.js';
 import { ApiError, errorResponse } from './api-error.js';
 import { requireApiKey } from './auth.js';
+import { corsMiddleware, type CorsOptions } from './cors.js';
 import { requireAllowedHost } from './host-check.js';
 import { generationRoute, type GenerationRouteDeps } from './routes/generation.js';
-import { healthRoute, modelsRoute, versionRoute } from './routes/info.js';
+import { healthRoute, modelRoute, modelsRoute, versionRoute } from './routes/info.js';
+import { detokenizeRoute, tokenizeRoute } from './routes/tokenize.js';
 
 export interface AppDeps extends GenerationRouteDeps {
   /** Required on every route that serves model output or data; null: no key. */
@@ -19,13 +22,15 @@ export interface AppDeps extends GenerationRouteDeps {
   readonly maxModelLen: number;
   readonly isHealthy: () => boolean;
   readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
+  /** Cross-origin access; null: none (browsers on other origins are refused by their own rules). */
+  readonly cors: CorsOptions | null;
 }
 
 const open: Middleware = (_ctx, next) => next();
 
 /**
- * The Koa app, middleware in order: errors (outermost, so every failure answers in the OpenAI
- * error shape), the Host check, then the routes. Authorisation belongs to each route, not to a
+ * The Koa app, middleware in order: the access log, errors (so every failure answers in the
+ * OpenAI error shape), the Host check, then the routes. Authorisation belongs to each route, not to a
  * path prefix that could disagree with how the router matches: every route that serves model
  * output or data requires the key, and routes match case-sensitively, as OpenAI's do.
  * Generation routes write their own responses so that they can stream and observe their last
@@ -34,8 +39,10 @@ const open: Middleware = (_ctx, next) => next();
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errorHandler logs what deserves it
+  app.use(accessLog(deps.logger));
   app.use(errorHandler(deps.logger));
   if (deps.allowedHosts) app.use(requireAllowedHost(deps.allowedHosts));
+  if (deps.cors) app.use(corsMiddleware(deps.cors));
 
   const apiKey = deps.apiKey !== null ? requireApiKey(deps.apiKey) : open;
   const metricsKey = deps.metricsApiKey !== null ? requireApiKey(deps.metricsApiKey) : open;
@@ -46,9 +53,13 @@ export function createApp(deps: AppDeps): Koa {
     ctx.type = deps.metrics.contentType;
     ctx.body = await deps.metrics.metrics();
   });
-  router.get('/v1/models', apiKey, modelsRoute(deps.servedModelName, deps.maxModelLen));
+  router.get('/v1/models', apiKey, modelsRoute(deps.models, deps.maxModelLen));
+  router.get('/v1/models/:id', apiKey, modelRoute(deps.models, deps.maxModelLen));
   router.post('/v1/chat/completions', apiKey, generationRoute(deps, 'chat'));
   router.post('/v1/completions', apiKey, generationRoute(deps, 'completion'));
+  router.post('/v1/responses', apiKey, generationRoute(deps, 'responses'));
+  router.post('/tokenize', apiKey, tokenizeRoute(deps));
+  router.post('/detokenize', apiKey, detokenizeRoute(deps));
 
   app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   // answered rather than thrown, so that allowedMethods (which looks after its downstream) can

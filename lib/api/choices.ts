@@ -78,6 +78,8 @@ export class ChoiceStreams {
               finishReason: delta.finishReason,
               ...(delta.tsNs !== undefined ? { tsNs: delta.tsNs } : {}),
               ...(delta.stamps ? { stamps: delta.stamps } : {}),
+              ...(delta.logprobs ? { logprobs: delta.logprobs } : {}),
+              ...(delta.promptLogprobs ? { promptLogprobs: delta.promptLogprobs } : {}),
             });
           }
           if (--open === 0) queue.close();

@@ -15,16 +15,19 @@ import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
+import type { CorsOptions } from './cors.js';
+import { startEngineLog } from './engine-log.js';
 import { CONNECTION_DEFAULTS, connectionLimitsProblem, httpServerOptions, type ConnectionLimits } from './connection-limits.js';
 import { defaultAllowedHosts, isLoopbackHost } from './host-check.js';
 import { packageVersion } from './routes/info.js';
+import { servedModels } from './served-models.js';
 
 export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
-  /** The model name clients use; defaults to the model's. */
-  readonly servedModelName?: string;
+  /** The model name clients use, or several (the first is primary); defaults to the model's. */
+  readonly servedModelName?: string | readonly string[];
   /** Require this bearer key on every route that serves model output or data. */
   readonly apiKey?: string | null;
   /** Require this bearer key on /metrics (open otherwise: it holds no request content). */
@@ -34,6 +37,8 @@ export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
    * names (against DNS rebinding); otherwise any. ["*"] allows any.
    */
   readonly allowedHosts?: readonly string[];
+  /** Cross-origin access for browser front ends; off unless given. */
+  readonly cors?: CorsOptions;
   readonly maxRequestBodyBytes?: number;
   /** Generations running longer are aborted; 0 = no limit. */
   readonly requestTimeoutSeconds?: number;
@@ -44,6 +49,8 @@ export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly engine?: Engine;
   /** Journey tracing (off by default); the standard OTEL_* variables fill what is not given. */
   readonly tracing?: TracingInput;
+  /** Seconds between the engine's throughput log lines while busy (vLLM's stats line); 0 = none. Default 10. */
+  readonly logStatsIntervalSeconds?: number;
   /** Watches every generation request, beside the server's own metrics and tracing. */
   readonly observer?: RequestObserver;
 }
@@ -115,6 +122,7 @@ class Server implements JourneyServer {
   private onIdle: (() => void) | null = null;
   private closed: Promise<void> | null = null;
   private readonly graceOver = new AbortController();
+  private readonly stopEngineLog: () => void;
 
   constructor(
     private readonly options: ServerOptions,
@@ -124,12 +132,13 @@ class Server implements JourneyServer {
     readonly logger: Logger,
     private readonly apiTracing: ApiTracing | null,
   ) {
-    const servedModelName = options.servedModelName ?? defaultServedModelName(engine.config.model);
-    this.metrics = new ServerMetrics({ engineStats: () => engine.stats(), tracingStats: () => tracingStats(engine, apiTracing), servedModelName });
+    const names = options.servedModelName ?? defaultServedModelName(engine.config.model);
+    const models = servedModels(typeof names === 'string' ? [names] : names);
+    this.metrics = new ServerMetrics({ engineStats: () => engine.stats(), tracingStats: () => tracingStats(engine, apiTracing), servedModelName: models.primary });
     const observers = [this.metrics, apiTracing, options.observer].filter((o): o is RequestObserver => o !== null && o !== undefined);
     this.app = createApp({
       engine,
-      servedModelName,
+      models,
       maxModelLen: engine.config.maxModelLen,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1 << 20,
       requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0,
@@ -137,6 +146,7 @@ class Server implements JourneyServer {
       apiKey: options.apiKey ?? null,
       metricsApiKey: options.metricsApiKey ?? null,
       allowedHosts: allowedHostsFor(options),
+      cors: options.cors ?? null,
       metrics: this.metrics,
       observer: combineObservers(observers),
       isShuttingDown: () => this.shuttingDown,
@@ -144,6 +154,8 @@ class Server implements JourneyServer {
       shutdownSignal: this.shutdown.signal,
       logger,
     });
+    const statsSeconds = options.logStatsIntervalSeconds ?? 10;
+    this.stopEngineLog = statsSeconds > 0 ? startEngineLog(engine, () => this.metrics.totals, logger, statsSeconds * 1000) : () => {};
     this.app.middleware.unshift(async (_ctx, next) => {
       this.active++;
       try {
@@ -182,6 +194,7 @@ class Server implements JourneyServer {
 
   private async stop(gracePeriodMs: number): Promise<void> {
     this.shuttingDown = true;
+    this.stopEngineLog();
     const serverClosed = new Promise<void>((resolve) => (this.http.listening ? this.http.close(() => resolve()) : resolve()));
     this.http.closeIdleConnections();
     await this.whenIdle(gracePeriodMs, this.graceOver.signal);

@@ -30,10 +30,10 @@ export class SseWriter {
     this.res.flushHeaders();
   }
 
-  /** Writes `data: <json>` (or a literal such as [DONE]); false if the client has gone. */
-  async send(data: unknown): Promise<boolean> {
+  /** Writes `data: <json>` (or a literal such as [DONE]), named `event` when given; false if the client has gone. */
+  async send(data: unknown, event?: string): Promise<boolean> {
     if (this.isClosed) return false;
-    const line = `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+    const line = `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
     if (this.res.write(line)) return true;
     this.stallGuard.blocked();
     await new Promise<void>((resolve) => {

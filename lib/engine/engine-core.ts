@@ -51,6 +51,7 @@ export const createEngineCore: EngineCoreBuilder = async (share, config, onLifec
   const llm = new LLMEngine(scheduler, new ModelRunner(model, kernels, config.maxNumSeqs), new Sampler(weights.config.vocabSize), {
     vocabSize: weights.config.vocabSize,
     maxModelLen: config.maxModelLen,
+    endOfGenerationIds: config.endOfGenerationIds,
     rng: new Rng(config.seed),
     ...(onLifecycle ? { onLifecycle } : {}),
   });

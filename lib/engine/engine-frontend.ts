@@ -51,7 +51,7 @@ export class EngineFrontend implements Engine {
     let stream: RequestStream | null = null; // set before the back end can deliver anything
     const sink: OutputSink = {
       deliver: (out) => {
-        stream?.deliver(out.newTokenIds, out.finishReason, out.stamps, errorOf(out), out.tsNs);
+        stream?.deliver(out, errorOf(out));
         if (out.finishReason !== null) this.ended();
       },
       fail: (error) => {
@@ -62,7 +62,8 @@ export class EngineFrontend implements Engine {
     const request = { requestId, promptTokenIds, params: resolved, ...(options.trace ? { trace: options.trace } : {}) };
     const submission = this.backend.submit(request, sink, options.onCommitted);
     this.numInFlight++;
-    stream = new RequestStream(requestId, promptTokenIds.length, this.tokenizer, (reason) => submission.cancel(reason), options.signal, submission.workerIndex, resolved.stop);
+    const stops = { stop: resolved.stop, includeStopStrInOutput: resolved.includeStopStrInOutput, minTokens: resolved.minTokens };
+    stream = new RequestStream(requestId, promptTokenIds.length, this.tokenizer, (reason) => submission.cancel(reason), options.signal, submission.workerIndex, stops);
     return stream;
   }
 

@@ -1,6 +1,7 @@
 import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import type { EngineOutput, TokenLogprobs } from './engine-output.js';
 import type { LifecycleStamps } from './lifecycle.js';
 import type { CancelReason, FinishReason } from './sequence.js';
 import { StopStringMatcher } from './stop-strings.js';
@@ -20,7 +21,22 @@ export interface GenerationDelta {
   readonly stamps?: Readonly<LifecycleStamps>;
   /** When the engine produced these tokens (monotonic ns). */
   readonly tsNs?: bigint;
+  /** One entry per token in tokenIds, when the request asked for log probabilities. */
+  readonly logprobs?: readonly TokenLogprobs[];
+  /** Prompt positions from the second on, as the engine computed them, when asked for. */
+  readonly promptLogprobs?: readonly TokenLogprobs[];
 }
+
+/** How the text of a request ends early. */
+export interface StopOptions {
+  readonly stop: readonly string[];
+  /** Keep the stop string that ended the text. */
+  readonly includeStopStrInOutput: boolean;
+  /** Stop strings are not looked for before this many output tokens. */
+  readonly minTokens: number;
+}
+
+const NO_STOPS: StopOptions = { stop: [], includeStopStrInOutput: false, minTokens: 0 };
 
 /** The async iterable generate() returns. Stop iterating (or abort the signal) to cancel. */
 export interface GenerationStream extends AsyncIterable<GenerationDelta> {
@@ -41,6 +57,9 @@ export class RequestStream implements GenerationStream {
   private readonly stops: StopStringMatcher | null;
   /** A stop string has matched; the engine has been asked to stop. */
   private stopped = false;
+  private numOutputTokens = 0;
+  /** Prompt log probabilities that arrived with no token yet, handed over with the next delta. */
+  private pendingPromptLogprobs: TokenLogprobs[] = [];
   private readonly onAbort: () => void;
   private readonly cancelOnce: CancelRequest;
 
@@ -51,7 +70,7 @@ export class RequestStream implements GenerationStream {
     cancel: CancelRequest,
     private readonly signal?: AbortSignal,
     readonly workerIndex?: number,
-    stop: readonly string[] = [],
+    private readonly stopOptions: StopOptions = NO_STOPS,
   ) {
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     let cancelled = false;
@@ -62,7 +81,7 @@ export class RequestStream implements GenerationStream {
       cancel(reason);
     };
     const cancelOnce = () => this.cancelOnce('abort');
-    this.stops = stop.length > 0 ? new StopStringMatcher(stop) : null;
+    this.stops = stopOptions.stop.length > 0 ? new StopStringMatcher(stopOptions.stop, stopOptions.includeStopStrInOutput) : null;
     this.queue = new AsyncQueue(cancelOnce);
     this.onAbort = () => {
       this.queue.fail(this.signal?.reason);
@@ -81,13 +100,16 @@ export class RequestStream implements GenerationStream {
    * reason "stop") comes once the engine has finished the sequence, so a caller that sees it knows
    * the engine no longer holds the request.
    */
-  deliver(tokenIds: readonly number[], finishReason: FinishReason | null, stamps?: Readonly<LifecycleStamps>, error?: Error, tsNs?: bigint): void {
+  deliver(out: EngineOutput, error?: Error): void {
     if (this.queue.isEnded) return;
+    const { newTokenIds: tokenIds, finishReason, stamps, tsNs } = out;
+    if (out.promptLogprobs) this.pendingPromptLogprobs.push(...out.promptLogprobs);
     const final = finishReason !== null;
+    this.numOutputTokens += tokenIds.length;
     let text = this.detokenizer.push(tokenIds);
     if (final) text += this.detokenizer.finish();
     if (this.stopped) text = ''; // generated past a stop string: counted, not shown
-    else if (this.stops) {
+    else if (this.stops && this.numOutputTokens >= this.stopOptions.minTokens) {
       const seen = this.stops.push(text, final);
       text = seen.text;
       if (seen.stopped) {
@@ -95,18 +117,22 @@ export class RequestStream implements GenerationStream {
         if (!final) this.cancelOnce('stop');
       }
     }
-    const at = tsNs === undefined ? {} : { tsNs };
+    const extra = {
+      ...(tsNs === undefined ? {} : { tsNs }),
+      ...(out.logprobs ? { logprobs: out.logprobs } : {}),
+      ...(this.pendingPromptLogprobs.length > 0 && (tokenIds.length > 0 || final) ? { promptLogprobs: this.pendingPromptLogprobs.splice(0) } : {}),
+    };
     if (!final) {
-      if (tokenIds.length > 0) this.queue.push({ tokenIds, text, finishReason: null, ...at });
+      if (tokenIds.length > 0) this.queue.push({ tokenIds, text, finishReason: null, ...extra });
       return;
     }
     this.signal?.removeEventListener('abort', this.onAbort);
     if (error && !this.stopped) {
-      if (tokenIds.length > 0 || text) this.queue.push({ tokenIds, text, finishReason: null, ...at });
+      if (tokenIds.length > 0 || text) this.queue.push({ tokenIds, text, finishReason: null, ...extra });
       this.queue.fail(error);
       return;
     }
-    this.queue.push({ tokenIds, text, finishReason: this.stopped ? 'stop' : finishReason, ...(stamps ? { stamps } : {}), ...at });
+    this.queue.push({ tokenIds, text, finishReason: this.stopped ? 'stop' : finishReason, ...(stamps ? { stamps } : {}), ...extra });
     this.queue.close();
   }
 

@@ -1,7 +1,9 @@
 import type { ModelRunner } from './model-runner.js';
 import { monotonicNs } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
-import type { EngineOutput } from './engine-output.js';
+import type { EngineOutput, TokenLogprobs } from './engine-output.js';
+import { hasLogitsProcessors, LogitsProcessors } from './logits-processors.js';
+import { logprobsOf, logSumExp } from './logprobs.js';
 import { lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
 import type { Sampler } from './sampler.js';
 import type { SamplingParams } from './sampling-params.js';
@@ -29,6 +31,8 @@ export interface SequenceOutput extends EngineOutput {
 export interface LLMEngineOptions {
   readonly vocabSize: number;
   readonly maxModelLen: number;
+  /** Masked, with stop token ids, until a request's min_tokens. */
+  readonly endOfGenerationIds: readonly number[];
   /** Seeds the generator that gives each unseeded request its own seed. */
   readonly rng: Rng;
   readonly onLifecycle?: (event: LifecycleEvent) => void;
@@ -51,13 +55,16 @@ export class LLMEngine {
   private readonly pendingAborts: { seqId: number; reason: CancelReason }[] = [];
   /** Outputs produced outside a step (aborts), delivered with the next step's. */
   private outbox: SequenceOutput[] = [];
+  private readonly processors: LogitsProcessors;
 
   constructor(
     readonly scheduler: Scheduler,
     private readonly runner: ModelRunner,
     private readonly sampler: Sampler,
     private readonly options: LLMEngineOptions,
-  ) {}
+  ) {
+    this.processors = new LogitsProcessors(options.endOfGenerationIds);
+  }
 
   get hasWork(): boolean {
     return this.outbox.length > 0 || this.scheduler.hasUnfinished;
@@ -119,13 +126,12 @@ export class LLMEngine {
     if (output.scheduled.length === 0) return;
 
     const sampled = new Map<Sequence, number>();
+    const logprobs = new Map<Sequence, TokenLogprobs>();
+    let promptLogprobs: ReadonlyMap<Sequence, TokenLogprobs[]>;
     try {
-      const { seqs, logits, probs } = await this.runner.execute(output);
-      const vocab = this.options.vocabSize;
-      for (let i = 0; i < seqs.length; i++) {
-        const row = i * vocab;
-        sampled.set(seqs[i], this.sampler.sample(logits.subarray(row, row + vocab), probs.subarray(row, row + vocab), seqs[i].params, seqs[i].rng));
-      }
+      const step = await this.runner.execute(output);
+      promptLogprobs = step.promptLogprobs;
+      await this.sample(step.seqs, step.logits, sampled, logprobs);
     } catch (err) {
       // the step's sequences fail; the engine and every other sequence carry on
       const message = err instanceof Error ? err.message : String(err);
@@ -142,10 +148,40 @@ export class LLMEngine {
         tracked.stamps.firstTokenNs = now;
         this.emit('FIRST_TOKEN', seq, now);
       }
-      if (!seq.isFinished) this.outbox.push(this.outputOf(tracked, [tokenId], now));
+      if (!seq.isFinished) this.outbox.push(this.outputOf(tracked, [tokenId], now, undefined, logprobs.get(seq), promptLogprobs.get(seq)));
     }
-    for (const seq of finished) this.retire(seq, now, [seq.lastTokenId]);
+    // a prefill chunk that samples nothing yet still hands over its prompt log probabilities
+    for (const [seq, entries] of promptLogprobs) {
+      const tracked = this.tracked.get(seq.seqId);
+      if (tracked && !sampled.has(seq) && !seq.isFinished) this.outbox.push(this.outputOf(tracked, [], now, undefined, undefined, entries));
+    }
+    for (const seq of finished) this.retire(seq, now, sampled.has(seq) ? [seq.lastTokenId] : [], undefined, logprobs.get(seq), promptLogprobs.get(seq));
   }
+
+  /**
+   * Logits → one token per sampling sequence: raw log probabilities first (for those that asked),
+   * then the logits processors, the tempered probabilities, and the sampler.
+   */
+  private async sample(seqs: readonly Sequence[], logits: Float32Array, sampled: Map<Sequence, number>, logprobs: Map<Sequence, TokenLogprobs>): Promise<void> {
+    const vocab = this.options.vocabSize;
+    const raws: ({ row: Float32Array; lse: number } | null)[] = [];
+    for (let i = 0; i < seqs.length; i++) {
+      const row = logits.subarray(i * vocab, (i + 1) * vocab);
+      const processed = hasLogitsProcessors(seqs[i].params);
+      const raw = seqs[i].params.logprobs === null ? null : processed ? row.slice() : row;
+      raws.push(raw ? { row: raw, lse: logSumExp(raw) } : null);
+      if (processed) this.processors.apply(row, seqs[i]);
+    }
+    const probs = await this.runner.probabilities(seqs, logits);
+    for (let i = 0; i < seqs.length; i++) {
+      const row = i * vocab;
+      const tokenId = this.sampler.sample(logits.subarray(row, row + vocab), probs.subarray(row, row + vocab), seqs[i].params, seqs[i].rng);
+      sampled.set(seqs[i], tokenId);
+      const raw = raws[i];
+      if (raw) logprobs.set(seqs[i], logprobsOf(raw.row, raw.lse, tokenId, seqs[i].params.logprobs ?? 0));
+    }
+  }
+
 
   private finish(seqId: number, reason: FinishReason, error?: string): void {
     const tracked = this.tracked.get(seqId);
@@ -154,17 +190,19 @@ export class LLMEngine {
   }
 
   /** Emits FINISHED and the final output of a sequence the scheduler has already finished. */
-  private retire(seq: Sequence, now: bigint, newTokenIds: number[], error?: string): void {
+  private retire(seq: Sequence, now: bigint, newTokenIds: number[], error?: string, logprobs?: TokenLogprobs, promptLogprobs?: TokenLogprobs[]): void {
     const tracked = this.tracked.get(seq.seqId);
     if (!tracked) return;
     this.tracked.delete(seq.seqId);
     tracked.stamps.finishedNs = now;
     this.emit('FINISHED', seq, now);
-    this.outbox.push(this.outputOf(tracked, newTokenIds, now, error));
+    this.outbox.push(this.outputOf(tracked, newTokenIds, now, error, logprobs, promptLogprobs));
   }
 
-  private outputOf({ seq, stamps }: Tracked, newTokenIds: number[], tsNs: bigint, error?: string): SequenceOutput {
+  private outputOf({ seq, stamps }: Tracked, newTokenIds: number[], tsNs: bigint, error?: string, logprobs?: TokenLogprobs, promptLogprobs?: TokenLogprobs[]): SequenceOutput {
     return {
+      ...(logprobs && newTokenIds.length > 0 ? { logprobs: [logprobs] } : {}),
+      ...(promptLogprobs ? { promptLogprobs } : {}),
       seqId: seq.seqId,
       requestId: seq.requestId,
       newTokenIds,

@@ -2,13 +2,15 @@ import type { SchedulerOutput } from '../engine/scheduler.js';
 import type { Sequence } from '../engine/sequence.js';
 import type { Kernels } from '../model/kernels/kernels.js';
 import type { ForwardBatch, LlamaModel } from '../model/llama.js';
+import type { TokenLogprobs } from './engine-output.js';
+import { logprobsOf, logSumExp } from './logprobs.js';
 
-/** What one step computed: logits (and, for sampling rows, probabilities) per sampling sequence. */
+/** What one step computed: raw logits per sampling sequence, and any prompt log probabilities. */
 export interface StepLogits {
   readonly seqs: readonly Sequence[];
   readonly logits: Float32Array; // [seqs.length, vocabSize]
-  /** softmax(logits / temperature) per row; rows of greedy sequences are left unset. */
-  readonly probs: Float32Array; // [seqs.length, vocabSize]
+  /** Prompt positions computed in this step, for the sequences that asked for their log probabilities. */
+  readonly promptLogprobs: ReadonlyMap<Sequence, TokenLogprobs[]>;
 }
 
 /**
@@ -24,6 +26,9 @@ export class ModelRunner {
   private readonly logitRows: Int32Array; // [maxSeqs]
   private readonly invTemperature: Float32Array; // [maxSeqs]
   private readonly probs: Float32Array; // [maxSeqs, vocabSize]
+  private readonly promptRows: Int32Array; // [maxTokens] batch rows whose next prompt token's log probability is wanted
+  /** Prompt positions whose log probabilities each sequence has had, so a recomputed prefill does not repeat them. */
+  private readonly promptLogprobsDone = new WeakMap<Sequence, number>();
 
   constructor(
     readonly model: LlamaModel,
@@ -41,12 +46,20 @@ export class ModelRunner {
     this.logitRows = kernels.allocateInt32(maxSeqs);
     this.invTemperature = kernels.allocateFloat32(maxSeqs);
     this.probs = kernels.allocateFloat32(maxSeqs * model.config.vocabSize);
+    this.promptRows = new Int32Array(maxTokens);
   }
 
+  /** Runs the step's batch; returns the raw logits of the sampling rows, which the caller may process in place. */
   async execute(output: SchedulerOutput): Promise<StepLogits> {
     const batch = this.prepare(output);
     const logits = await this.model.forward(batch);
     const seqs = output.scheduled.filter((s) => s.sample).map((s) => s.seq);
+    const promptLogprobs = await this.promptLogprobs(output);
+    return { seqs, logits, promptLogprobs };
+  }
+
+  /** softmax(logits / temperature) per row [seqs.length, vocabSize]; rows of greedy sequences are left unset. */
+  async probabilities(seqs: readonly Sequence[], logits: Float32Array): Promise<Float32Array> {
     const vocab = this.model.config.vocabSize;
     for (let i = 0; i < seqs.length; i++) {
       const { temperature } = seqs[i].params;
@@ -56,7 +69,49 @@ export class ModelRunner {
     if (seqs.some((s) => s.params.temperature > 0)) {
       await this.kernels.softmax(this.probs, logits, this.invTemperature, seqs.length, vocab);
     }
-    return { seqs, logits, probs: this.probs.subarray(0, seqs.length * vocab) };
+    return this.probs.subarray(0, seqs.length * vocab);
+  }
+
+  /**
+   * The log probability of each prompt token this step's prefill predicted (from the row of the
+   * token before it), with the alternatives asked for, computed a few rows at a time.
+   */
+  private async promptLogprobs(output: SchedulerOutput): Promise<Map<Sequence, TokenLogprobs[]>> {
+    const found = new Map<Sequence, TokenLogprobs[]>();
+    let row = 0;
+    let count = 0;
+    const wanted: { seq: Sequence; position: number }[] = [];
+    for (const { seq, numNewTokens } of output.scheduled) {
+      const start = seq.numComputedTokens;
+      if (seq.params.promptLogprobs === null) {
+        row += numNewTokens;
+        continue;
+      }
+      let done = this.promptLogprobsDone.get(seq) ?? 0;
+      for (let i = 0; i < numNewTokens; i++, row++) {
+        const next = start + i + 1; // the prompt position this row predicts
+        if (next >= seq.numPromptTokens || next <= done) continue;
+        this.promptRows[count++] = row;
+        wanted.push({ seq, position: next });
+        done = next;
+      }
+      this.promptLogprobsDone.set(seq, done);
+    }
+    const vocab = this.model.config.vocabSize;
+    const chunk = this.model.maxRowLogits;
+    for (let first = 0; first < count; first += chunk) {
+      const n = Math.min(chunk, count - first);
+      const logits = await this.model.rowLogits(this.promptRows.subarray(first, first + n), n);
+      for (let i = 0; i < n; i++) {
+        const { seq, position } = wanted[first + i];
+        const raw = logits.subarray(i * vocab, (i + 1) * vocab);
+        const entry = logprobsOf(raw, logSumExp(raw), seq.tokenIds[position], seq.params.promptLogprobs ?? 0);
+        const list = found.get(seq) ?? [];
+        list.push(entry);
+        found.set(seq, list);
+      }
+    }
+    return found;
   }
 
   private prepare(output: SchedulerOutput): ForwardBatch {

@@ -104,7 +104,7 @@ export class Scheduler {
       }
       if (seq.status !== 'running') continue;
       this.blockManager.allocate(seq, numTokens);
-      scheduled.push({ seq, numNewTokens, sample: numNewTokens === seq.numUncomputedTokens });
+      scheduled.push({ seq, numNewTokens, sample: this.samples(seq, numNewTokens) });
       scheduledSet.add(seq);
       budget -= numNewTokens;
     }
@@ -112,7 +112,8 @@ export class Scheduler {
     // Admitting while evicting would only evict the newcomers next step.
     while (preempted.length === 0 && budget > 0 && this.waiting.length > 0 && this.running.length < this.config.maxNumSeqs) {
       const seq = this.waiting[0];
-      const cachedPrefix = this.blockManager.findCachedPrefix(seq.tokenIds);
+      // a prompt whose log probabilities were asked for is computed whole: cached blocks would skip positions
+      const cachedPrefix = seq.params.promptLogprobs === null ? this.blockManager.findCachedPrefix(seq.tokenIds) : [];
       const numCached = cachedPrefix.length * this.blockManager.blockSize;
       const numNewTokens = Math.min(seq.numTokens - numCached, budget);
       if (!this.config.enableChunkedPrefill && numNewTokens < seq.numTokens - numCached) break;
@@ -125,7 +126,7 @@ export class Scheduler {
       this.running.push(seq);
       admitted.push({ seq, kind: seq.hasBeenScheduled ? 'RESUME' : 'FIRST' });
       seq.hasBeenScheduled = true;
-      scheduled.push({ seq, numNewTokens, sample: numNewTokens === seq.numUncomputedTokens });
+      scheduled.push({ seq, numNewTokens, sample: this.samples(seq, numNewTokens) });
       budget -= numNewTokens;
     }
 
@@ -143,6 +144,12 @@ export class Scheduler {
       seq.numComputedTokens += numNewTokens;
       seq.prefillHighWater = Math.max(seq.prefillHighWater, Math.min(seq.numComputedTokens, seq.numPromptTokens));
       this.blockManager.markComputed(seq);
+      if (seq.maxOutputTokens === 0 && seq.numComputedTokens >= seq.numPromptTokens) {
+        // a request that only scores its prompt is done once the prompt is computed
+        this.finish(seq, 'length');
+        finished.push(seq);
+        continue;
+      }
       const tokenId = sample ? sampledTokenIds.get(seq) : undefined;
       if (tokenId === undefined) continue;
       seq.tokenIds.push(tokenId);
@@ -153,6 +160,11 @@ export class Scheduler {
       }
     }
     return finished;
+  }
+
+  /** Whether this chunk completes the sequence's uncomputed tokens and so yields its next token. */
+  private samples(seq: Sequence, numNewTokens: number): boolean {
+    return numNewTokens === seq.numUncomputedTokens && seq.maxOutputTokens > 0;
   }
 
   /** Removes `seq` wherever it is and frees its blocks; false if it had already finished. */

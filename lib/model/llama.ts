@@ -56,6 +56,7 @@ export class LlamaModel {
   private readonly last: Float32Array; // [maxLogits, dim] rows that get logits
   private readonly lastNorm: Float32Array; // [maxLogits, dim]
   private readonly logits: Float32Array; // [maxLogits, vocabSize]
+  private rowLogitsBuffer: Float32Array | null = null; // [maxLogits, vocabSize], made on first use
 
   constructor(
     weights: ModelWeights,
@@ -159,5 +160,25 @@ export class LlamaModel {
     await K.rmsNorm(this.lastNorm, this.last, this.finalNorm, m, c.dim, c.normEps);
     await K.matmul(this.logits, this.lastNorm, this.lmHead, m);
     return this.logits.subarray(0, m * c.vocabSize);
+  }
+
+  /** The most rows rowLogits() takes at once. */
+  get maxRowLogits(): number {
+    return this.maxLogits;
+  }
+
+  /**
+   * Logits [count, vocabSize] for any `count` (≤ maxRowLogits) token rows of the last forward
+   * batch, e.g. prompt positions whose log probabilities were asked for. Valid until the next
+   * call; the logits forward() returned are left as they were.
+   */
+  async rowLogits(rows: Int32Array, count: number): Promise<Float32Array> {
+    const c = this.config;
+    if (count > this.maxLogits) throw new RangeError(`${count} rows; rowLogits takes at most ${this.maxLogits}`);
+    this.rowLogitsBuffer ??= this.kernels.allocateFloat32(this.maxLogits * c.vocabSize);
+    for (let i = 0; i < count; i++) this.last.set(this.x.subarray(rows[i] * c.dim, (rows[i] + 1) * c.dim), i * c.dim);
+    await this.kernels.rmsNorm(this.lastNorm, this.last, this.finalNorm, count, c.dim, c.normEps);
+    await this.kernels.matmul(this.rowLogitsBuffer, this.lastNorm, this.lmHead, count);
+    return this.rowLogitsBuffer.subarray(0, count * c.vocabSize);
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { TokenLogprobs } from '../engine/engine-output.js';
 import type { LifecycleStamps } from '../engine/lifecycle.js';
 import type { FinishReason } from '../engine/sequence.js';
 import type { TraceOptions } from '../engine/trace-options.js';
@@ -14,6 +15,10 @@ export interface ChoiceEvent {
   readonly tsNs?: bigint;
   /** On a choice's last event: its engine lifecycle stamps. */
   readonly stamps?: Readonly<LifecycleStamps>;
+  /** Per token, when the request asked for log probabilities. */
+  readonly logprobs?: readonly TokenLogprobs[];
+  /** Prompt positions from the second on, when asked for. */
+  readonly promptLogprobs?: readonly TokenLogprobs[];
 }
 
 /** Why a request ended without success; the `reason` of the tracing contract's api.ABORTED. */
@@ -70,7 +75,7 @@ export interface RequestLifecycle {
   logFields(): LogFields;
 }
 
-export type GenerationRoutePath = '/v1/chat/completions' | '/v1/completions';
+export type GenerationRoutePath = '/v1/chat/completions' | '/v1/completions' | '/v1/responses';
 
 export interface RequestObserver {
   /** Called as the request reaches its route, before its body is read. */

@@ -25,6 +25,11 @@ export interface EngineClientOptions extends EngineConfigInput {
    * e.g. to wrap how the engine is built.
    */
   readonly workerModule?: URL;
+  /**
+   * A worker holding requests that finishes no engine step for this many seconds fails them
+   * (engine_failure) and is replaced. Default 60, as vLLM's engine iteration timeout; 0 = never.
+   */
+  readonly engineIterationTimeoutSeconds?: number;
 }
 
 const DEFAULT_WORKER_MODULE = new URL('../../workers/engine-worker.js', import.meta.url);
@@ -75,11 +80,14 @@ export function workerCount(options: Pick<EngineClientOptions, 'workers'>): numb
 /** Starts the pool for an engine that is already prepared; nothing is started if an option is wrong. */
 export async function startEngineClient({ config, tokenizer, weights }: PreparedEngine, options: Omit<EngineClientOptions, keyof EngineConfigInput> = {}): Promise<EngineClient> {
   const numWorkers = workerCount(options);
+  const iterationTimeout = options.engineIterationTimeoutSeconds ?? 60;
+  if (!(iterationTimeout >= 0 && iterationTimeout <= 86400)) throw new RangeError('engineIterationTimeoutSeconds must be from 0 to 86400');
   const pool = new WorkerPool(config, weights, {
     numWorkers,
     maxPendingPerWorker: options.maxPendingPerWorker ?? 4 * config.maxNumSeqs,
     logger: options.logger ?? createLogger(),
     workerModule: options.workerModule ?? DEFAULT_WORKER_MODULE,
+    stepTimeoutMs: iterationTimeout * 1000,
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
   });

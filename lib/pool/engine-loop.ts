@@ -1,9 +1,10 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
 import type { ResolvedEngineConfig } from '../engine/engine-config.js';
 import { createEngineCore, type EngineCoreBuilder } from '../engine/engine-core.js';
 import type { WeightsShare } from '../model/load-model.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
-import { READY, SHUTDOWN, waitForChange, type ChannelBuffers } from '../transport/channels.js';
+import { READY, SHUTDOWN, THREAD_ID, waitForChange, type ChannelBuffers } from '../transport/channels.js';
 import { ABORT_REQUEST, ADD_REQUEST, decodeAbort, decodeAddRequest } from '../transport/records.js';
 import { HEAD, RingReader, RingWriter } from '../transport/ring.js';
 import { createLogger, type LogLevel } from '../util/logger.js';
@@ -39,6 +40,7 @@ export async function runEngineWorker(task: EngineWorkerTask, buildCore: EngineC
   const store = () => publishWorkerStats(control, llm, tracing);
   if (tracing) tracing.onCountsChanged = store; // exports finish between steps, and while idle
 
+  Atomics.store(control, THREAD_ID, threadId);
   Atomics.store(control, READY, 1);
   Atomics.notify(control, READY);
   try {

@@ -2,7 +2,7 @@ import type { OutputSink } from '../engine/engine-backend.js';
 import type { CancelReason } from '../engine/sequence.js';
 import { EngineFailureError } from '../errors.js';
 import { ByteWriter } from '../transport/byte-codec.js';
-import { createChannelBuffers, NUM_PREEMPTIONS, READY, SHUTDOWN, waitForChange, type ChannelBuffers, type ChannelSizes } from '../transport/channels.js';
+import { createChannelBuffers, NUM_PREEMPTIONS, READY, SHUTDOWN, THREAD_ID, waitForChange, type ChannelBuffers, type ChannelSizes } from '../transport/channels.js';
 import { ABORT_REQUEST, encodeAbort } from '../transport/records.js';
 import { HEAD, RingReader, RingWriter } from '../transport/ring.js';
 import { readWorkerStats, type SharedWorkerStats } from './worker-stats.js';
@@ -54,6 +54,11 @@ export class Replica {
     return this.running && Atomics.load(this.control, READY) === 1;
   }
 
+  /** The worker thread running this generation (0 until it is ready). */
+  get threadId(): number {
+    return Atomics.load(this.control, THREAD_ID);
+  }
+
   /** Starts the worker's task; the returned promise settles when the worker's loop ends. */
   start(): Promise<void> {
     this.running = true;
@@ -81,8 +86,18 @@ export class Replica {
   renew(): void {
     this.preemptionsBefore += Atomics.load(this.control, NUM_PREEMPTIONS);
     this.generation++;
+    this.retiredBecause = null;
     this.pendingAborts = [];
     this.attach();
+  }
+
+  /** Why this generation was taken out of service, if it was. */
+  retiredBecause: string | null = null;
+
+  /** Takes a worker that is about to be terminated out of service: new requests go elsewhere. */
+  retire(reason: string): void {
+    this.retiredBecause = reason;
+    Atomics.store(this.control, READY, 0);
   }
 
   requestShutdown(): void {

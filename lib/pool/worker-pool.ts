@@ -14,6 +14,7 @@ import { ADD_REQUEST, decodeOutput, encodeAddRequest, REQUEST_OUTPUT, type Reque
 import type { Logger } from '../util/logger.js';
 import type { EngineWorkerTask } from './engine-loop.js';
 import { Replica, type WorkerStats } from './replica.js';
+import { StepWatchdog } from './step-watchdog.js';
 
 export interface WorkerPoolOptions {
   readonly numWorkers: number;
@@ -24,6 +25,8 @@ export interface WorkerPoolOptions {
   readonly tracing?: TracingConfig;
   /** The piscina entry each worker runs; it must run runEngineWorker on its task. */
   readonly workerModule: URL;
+  /** A worker holding requests that finishes no step for this long is replaced; 0 = never. */
+  readonly stepTimeoutMs: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export class WorkerPool implements EngineBackend {
   private stopping = false;
   private pumping = true;
   private readonly pumpDone: Promise<void>;
+  private readonly watchdogTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: ResolvedEngineConfig,
@@ -70,6 +74,11 @@ export class WorkerPool implements EngineBackend {
     );
     for (const replica of this.replicas) this.launch(replica);
     this.pumpDone = this.pump();
+    if (options.stepTimeoutMs > 0) {
+      const watchdog = new StepWatchdog(options.stepTimeoutMs);
+      this.watchdogTimer = setInterval(() => this.replaceStuck(watchdog), Math.min(1000, Math.ceil(options.stepTimeoutMs / 4)));
+      this.watchdogTimer.unref();
+    }
   }
 
   get numWorkers(): number {
@@ -125,6 +134,7 @@ export class WorkerPool implements EngineBackend {
   /** Stops every worker's loop (their remaining requests end with a shutdown error) and closes the pool. */
   async shutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watchdogTimer);
     for (const replica of this.replicas) replica.requestShutdown();
     await Promise.allSettled(this.replicas.map((r) => r.settled()));
     this.drainAll();
@@ -151,6 +161,20 @@ export class WorkerPool implements EngineBackend {
     replica.sendAbort(key, reason);
   }
 
+  /**
+   * Terminates the thread of every worker stuck in a step; the end of its task then fails its
+   * requests with the reason and starts a replacement, as for a crash.
+   */
+  private replaceStuck(watchdog: StepWatchdog): void {
+    const watched = this.replicas.map((r) => ({ index: r.index, numInFlight: r.inFlight.size, step: r.stats().step, generation: r.generation }));
+    for (const { index, stuckMs } of watchdog.stuck(watched, performance.now())) {
+      const replica = this.replicas[index];
+      const threadId = replica.threadId;
+      replica.retire(`finished no engine step for ${Math.round(stuckMs / 100) / 10} s`);
+      void this.pool.threads.find((t) => t.threadId === threadId)?.terminate();
+    }
+  }
+
   /** Runs `replica`'s worker task; on its end, fails what it held and starts a replacement. */
   private launch(replica: Replica): void {
     const generation = replica.generation;
@@ -164,7 +188,7 @@ export class WorkerPool implements EngineBackend {
     if (replica.generation !== generation) return;
     this.drainAll(); // outputs it published before dying are still good
     if (this.stopping) return;
-    const reason = err instanceof Error ? err.message : 'its loop ended';
+    const reason = replica.retiredBecause ?? (err instanceof Error ? err.message : 'its loop ended');
     this.options.logger.error('engine worker failed; replacing it', { worker: replica.index, error: reason, requestsFailed: replica.inFlight.size });
     replica.failAll(new EngineFailureError(`engine worker ${replica.index} failed: ${reason}`));
     if (!replica.wasEverReady) return; // a worker that cannot even start would fail forever

@@ -35,6 +35,12 @@ export class ByteWriter {
     return this;
   }
 
+  f32(v: number): this {
+    this.reserve(4).setFloat32(this.offset, v, true);
+    this.offset += 4;
+    return this;
+  }
+
   i64(v: bigint): this {
     this.reserve(8).setBigInt64(this.offset, v, true);
     this.offset += 8;
@@ -95,6 +101,12 @@ export class ByteReader {
   f64(): number {
     const v = this.view.getFloat64(this.offset, true);
     this.offset += 8;
+    return v;
+  }
+
+  f32(): number {
+    const v = this.view.getFloat32(this.offset, true);
+    this.offset += 4;
     return v;
   }
 

@@ -15,6 +15,8 @@ import { createRingBuffer } from './ring.js';
  *   NUM_PREEMPTIONS  preemptions so far
  *   OPEN_CORE_SPANS, SPANS_EXPORTED, SPANS_DROPPED, SPANS_FAILED, TRACING_ERRORS
  *                    the worker's journey tracing: spans open now, and what became of finished ones
+ *   THREAD_ID        the worker thread's threadId, stored before READY, so that the API thread can
+ *                    terminate a worker that hangs
  *
  * Doorbell (Int32 word 0): a counter every worker increments and notifies after publishing a
  * step's outputs; the API thread waits for it to move past the value it last saw.
@@ -32,6 +34,7 @@ export const SPANS_EXPORTED = 9;
 export const SPANS_DROPPED = 10;
 export const SPANS_FAILED = 11;
 export const TRACING_ERRORS = 12;
+export const THREAD_ID = 13;
 const CONTROL_WORDS = 16;
 
 export interface ChannelBuffers {

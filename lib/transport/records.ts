@@ -1,4 +1,4 @@
-import type { EngineOutput } from '../engine/engine-output.js';
+import type { EngineOutput, TokenLogprobs } from '../engine/engine-output.js';
 import type { EngineRequest } from '../engine/llm-engine.js';
 import type { SamplingParams } from '../engine/sampling-params.js';
 import type { CancelReason, FinishReason } from '../engine/sequence.js';
@@ -30,6 +30,8 @@ const enum Flag {
   HasSeed = 4,
   HasMaxTokens = 8,
   HasCarrier = 16,
+  HasLogprobs = 32,
+  HasPromptLogprobs = 64,
 }
 
 export function encodeAddRequest(w: ByteWriter, { key, request: r }: AddRequestRecord): Uint8Array {
@@ -40,9 +42,14 @@ export function encodeAddRequest(w: ByteWriter, { key, request: r }: AddRequestR
     (p.ignoreEos ? Flag.IgnoreEos : 0) |
     (p.seed !== null ? Flag.HasSeed : 0) |
     (p.maxTokens !== null ? Flag.HasMaxTokens : 0) |
-    (carrier ? Flag.HasCarrier : 0);
+    (carrier ? Flag.HasCarrier : 0) |
+    (p.logprobs !== null ? Flag.HasLogprobs : 0) |
+    (p.promptLogprobs !== null ? Flag.HasPromptLogprobs : 0);
   w.reset().u32(key).u8(flags).u32(r.trace?.choiceIndex ?? 0).string(r.requestId);
   w.f64(p.temperature).f64(p.topP).u32(p.topK).f64(p.seed ?? 0).u32(p.maxTokens ?? 0).u32Array(p.stopTokenIds);
+  w.f64(p.presencePenalty).f64(p.frequencyPenalty).f64(p.repetitionPenalty).f64(p.minP).f64(p.minTokens);
+  w.u8(p.logprobs ?? 0).u8(p.promptLogprobs ?? 0).u32(p.logitBias.length);
+  for (const [id, bias] of p.logitBias) w.u32(id).f64(bias);
   if (carrier) w.string(carrier.traceparent).string(carrier.tracestate);
   return w.u32Array(r.promptTokenIds).written;
 }
@@ -59,6 +66,14 @@ export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
   const seed = r.f64();
   const maxTokens = r.u32();
   const stopTokenIds = r.u32Array();
+  const presencePenalty = r.f64();
+  const frequencyPenalty = r.f64();
+  const repetitionPenalty = r.f64();
+  const minP = r.f64();
+  const minTokens = r.f64();
+  const logprobs = r.u8();
+  const promptLogprobs = r.u8();
+  const logitBias = Array.from({ length: r.u32() }, () => [r.u32(), r.f64()] as const);
   const carrier = flags & Flag.HasCarrier ? { traceparent: r.string(), tracestate: r.string() } : null;
   const params: SamplingParams = {
     temperature,
@@ -69,6 +84,15 @@ export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
     stopTokenIds,
     ignoreEos: (flags & Flag.IgnoreEos) !== 0,
     stop: [], // matched on the API thread, which detokenizes
+    includeStopStrInOutput: false,
+    presencePenalty,
+    frequencyPenalty,
+    repetitionPenalty,
+    minP,
+    minTokens,
+    logitBias,
+    logprobs: flags & Flag.HasLogprobs ? logprobs : null,
+    promptLogprobs: flags & Flag.HasPromptLogprobs ? promptLogprobs : null,
   };
   const trace: TraceOptions | null = flags & Flag.Traced ? { carrier, choiceIndex } : null;
   return { key, request: { requestId, promptTokenIds: r.u32Array(), params, ...(trace ? { trace } : {}) } };
@@ -89,7 +113,28 @@ export function encodeOutput(w: ByteWriter, o: RequestOutputRecord): Uint8Array 
   const mask = (scheduledNs !== null ? 1 : 0) | (firstTokenNs !== null ? 2 : 0) | (finishedNs !== null ? 4 : 0);
   w.reset().u32(o.key).u8(FINISH_REASONS.indexOf(o.finishReason)).u32Array(o.newTokenIds);
   w.u8(mask).i64(queuedNs).i64(scheduledNs ?? 0n).i64(firstTokenNs ?? 0n).i64(finishedNs ?? 0n).i64(o.tsNs);
-  return w.string(o.error ?? '').written;
+  w.string(o.error ?? '');
+  w.u8((o.logprobs ? 1 : 0) | (o.promptLogprobs ? 2 : 0));
+  if (o.logprobs) writeLogprobs(w, o.logprobs);
+  if (o.promptLogprobs) writeLogprobs(w, o.promptLogprobs);
+  return w.written;
+}
+
+function writeLogprobs(w: ByteWriter, entries: readonly TokenLogprobs[]): void {
+  w.u32(entries.length);
+  for (const e of entries) {
+    w.u32(e.tokenId).f32(e.logprob).u8(e.top.length);
+    for (const t of e.top) w.u32(t.tokenId).f32(t.logprob);
+  }
+}
+
+function readLogprobs(r: ByteReader): TokenLogprobs[] {
+  return Array.from({ length: r.u32() }, () => {
+    const tokenId = r.u32();
+    const logprob = r.f32();
+    const top = Array.from({ length: r.u8() }, () => ({ tokenId: r.u32(), logprob: r.f32() }));
+    return { tokenId, logprob, top };
+  });
 }
 
 export function decodeOutput(bytes: Uint8Array): RequestOutputRecord {
@@ -105,8 +150,13 @@ export function decodeOutput(bytes: Uint8Array): RequestOutputRecord {
   const finished = r.i64();
   const tsNs = r.i64();
   const error = r.string();
+  const has = r.u8();
+  const logprobs = has & 1 ? readLogprobs(r) : null;
+  const promptLogprobs = has & 2 ? readLogprobs(r) : null;
   return {
     key,
+    ...(logprobs ? { logprobs } : {}),
+    ...(promptLogprobs ? { promptLogprobs } : {}),
     finishReason,
     newTokenIds,
     error: error === '' ? null : error,

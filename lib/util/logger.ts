@@ -1,5 +1,7 @@
+import { pino, type Logger as PinoInstance } from 'pino';
+
 /**
- * JSON-lines logger: one object per line on stderr, `{ time, level, msg, ...fields }`.
+ * JSON-lines logger over pino: one object per line on stderr, `{ level, time, ...fields, msg }`.
  * `warnOnce` logs a given cause once and stays quiet after, for failures that may repeat for
  * every request (a collector down, a full queue): the first occurrence is logged, the rest are
  * counted by whoever calls it.
@@ -31,35 +33,44 @@ const MAX_CAUSES = 1000;
 const TOO_MANY = '\u0000too-many-causes';
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return new JsonLogger(options.level ?? 'info', options.write ?? ((line) => process.stderr.write(line)), options.fields ?? {}, new Set());
+  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const level = options.level ?? 'info';
+  const root = pino(
+    {
+      level,
+      base: { ...(options.fields ?? {}) },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // a plain synchronous stream: lines leave in order, and a test or embedder can take them
+    { write },
+  );
+  return new PinoLogger(level, root, new Set());
 }
 
-class JsonLogger implements Logger {
-  private readonly threshold: number;
-
+/** The Logger interface over pino, with warnOnce's memory shared by a logger and its children. */
+class PinoLogger implements Logger {
   constructor(
     readonly level: LogLevel,
-    private readonly write: (line: string) => void,
-    private readonly fields: LogFields,
+    private readonly pino: PinoInstance,
     private readonly seenCauses: Set<string>,
-  ) {
-    this.threshold = LOG_LEVELS.indexOf(level);
-  }
+  ) {}
 
   debug(msg: string, fields?: LogFields): void {
-    this.log('debug', msg, fields);
+    this.pino.debug(plain(fields), msg);
   }
 
   info(msg: string, fields?: LogFields): void {
-    this.log('info', msg, fields);
+    this.pino.info(plain(fields), msg);
   }
 
   warn(msg: string, fields?: LogFields): void {
-    this.log('warn', msg, fields);
+    this.pino.warn(plain(fields), msg);
   }
 
   error(msg: string, fields?: LogFields): void {
-    this.log('error', msg, fields);
+    this.pino.error(plain(fields), msg);
   }
 
   warnOnce(cause: string, msg: string, fields?: LogFields): boolean {
@@ -78,12 +89,14 @@ class JsonLogger implements Logger {
   }
 
   child(fields: LogFields): Logger {
-    return new JsonLogger(this.level, this.write, { ...this.fields, ...fields }, this.seenCauses);
+    return new PinoLogger(this.level, this.pino.child(plain(fields)), this.seenCauses);
   }
+}
 
-  private log(level: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void {
-    if (LOG_LEVELS.indexOf(level) < this.threshold) return;
-    const record = { time: new Date().toISOString(), level, msg, ...this.fields, ...fields };
-    this.write(`${JSON.stringify(record, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
-  }
+/** Fields as pino serialises them: bigints (monotonic stamps) as decimal strings. */
+function plain(fields: LogFields | undefined): Record<string, unknown> {
+  if (!fields) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'bigint' ? v.toString() : v;
+  return out;
 }

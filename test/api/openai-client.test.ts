@@ -138,7 +138,7 @@ describe('the official openai client against the server', () => {
   it('surfaces API errors as the client’s typed errors with the right status', async () => {
     const chat = (params: Record<string, unknown>) => t.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], ...params } as never);
     await assert.rejects(chat({ temperature: 5 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.status === 400 && e.param === 'temperature');
-    await assert.rejects(chat({ model: 'gpt-4o' }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.code === 'model_not_found');
+    await assert.rejects(chat({ model: 'gpt-4o' }), (e: unknown) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
     await assert.rejects(chat({ max_tokens: 100_000 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.code === 'context_length_exceeded');
     await assert.rejects(t.client.models.retrieve('nope'), (e: unknown) => e instanceof OpenAI.NotFoundError);
   });

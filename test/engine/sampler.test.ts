@@ -72,6 +72,15 @@ describe('resolveSamplingParams', () => {
       stopTokenIds: [],
       ignoreEos: false,
       stop: [],
+      includeStopStrInOutput: false,
+      presencePenalty: 0,
+      frequencyPenalty: 0,
+      repetitionPenalty: 1,
+      minP: 0,
+      minTokens: 0,
+      logitBias: [],
+      logprobs: null,
+      promptLogprobs: null,
     });
   });
 
@@ -85,7 +94,12 @@ describe('resolveSamplingParams', () => {
     [{ topP: 0 }, 'top_p'],
     [{ topP: 1.5 }, 'top_p'],
     [{ topK: 1.5 }, 'top_k'],
-    [{ maxTokens: 0 }, 'max_tokens'],
+    [{ minTokens: 5, maxTokens: 2 }, 'min_tokens'],
+    [{ repetitionPenalty: 0 }, 'repetition_penalty'],
+    [{ minP: 1.5 }, 'min_p'],
+    [{ logitBias: [[999, 1]] }, 'logit_bias'],
+    [{ logitBias: [[1, 101]] }, 'logit_bias'],
+    [{ logprobs: 21 }, 'logprobs'],
     [{ maxTokens: -3 }, 'max_tokens'],
     [{ seed: 0.5 }, 'seed'],
     [{ stopTokenIds: [999] }, 'stop_token_ids'],
@@ -96,4 +110,61 @@ describe('resolveSamplingParams', () => {
       assert.throws(() => resolveSamplingParams(input, 262), { name: 'InvalidRequestError', param });
     });
   }
+});
+
+/**
+ * The reference: sort by probability (ties: lower id first), then min-p against the most likely,
+ * top-k, and top-p over the kept mass, as vLLM applies them. Returns the kept ids.
+ */
+function referenceKept(probs: Float32Array, p: { minP: number; topK: number; topP: number }): number[] {
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
+  const max = probs[order[0]];
+  let kept = order.filter((i) => probs[i] > 0 && probs[i] >= p.minP * max);
+  if (p.topK > 0) kept = kept.slice(0, p.topK);
+  if (p.topP < 1) {
+    const total = kept.reduce((s, i) => s + probs[i], 0);
+    let mass = 0;
+    let n = 0;
+    for (const i of kept) {
+      mass += probs[i];
+      n++;
+      if (mass >= p.topP * total) break;
+    }
+    kept = kept.slice(0, n);
+  }
+  return kept;
+}
+
+/** A generator that returns the given uniforms in turn. */
+const fixedRng = (values: number[]) => ({ nextFloat: () => values.shift() as number }) as unknown as Rng;
+
+describe('Sampler filters against a sorting reference', () => {
+  it('keeps exactly the reference set, ties included, and draws each kept token for its share of u', () => {
+    const rng = new Rng(77);
+    for (let trial = 0; trial < 60; trial++) {
+      const vocab = 50 + (rng.nextUint32() % 3000);
+      // logits from a few values, so that probabilities tie often
+      const logits = Array.from({ length: vocab }, () => Math.round(rng.nextFloat() * 40) / 4 - 5);
+      const probs = softmax(logits, 1);
+      const params = {
+        minP: [0, 0.05, 0.3][trial % 3],
+        topK: [0, 1, 7, 500][trial % 4],
+        topP: [1, 0.9, 0.5, 0.05][(trial >> 2) % 4],
+      };
+      const kept = referenceKept(probs, params).sort((a, b) => a - b);
+      const total = kept.reduce((s, i) => s + probs[i], 0);
+      // the midpoint of each kept token's interval, in id order, must draw that token
+      let before = 0;
+      const us = kept.map((i) => {
+        const u = (before + probs[i] / 2) / total;
+        before += probs[i];
+        return u;
+      });
+      const sampler = new Sampler(vocab);
+      const resolved = resolveSamplingParams({ temperature: 1, ...params });
+      const fixed = fixedRng([...us]);
+      const drawn = us.map(() => sampler.sample(Float32Array.from(logits), probs, resolved, fixed));
+      assert.deepEqual(drawn, kept, `trial ${trial}: ${JSON.stringify(params)}, vocab ${vocab}`);
+    }
+  });
 });

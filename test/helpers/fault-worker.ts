@@ -30,10 +30,16 @@ export default async function faultyEngineWorker(task: EngineWorkerTask): Promis
 
 function armFaults({ llm, kernels }: Awaited<ReturnType<EngineCoreBuilder>>): (mode: FaultMode) => void {
   let crashNextStep = false;
+  let hangNextStep = false;
   const step = llm.step.bind(llm);
-  llm.step = () => (crashNextStep ? Promise.reject(new Error('engine worker crashed on request')) : step());
+  llm.step = () => {
+    // blocks the thread as a kernel that never returns would; only terminating it ends this
+    if (hangNextStep) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    return crashNextStep ? Promise.reject(new Error('engine worker crashed on request')) : step();
+  };
   return (mode) => {
     if (mode === 'throw') crashNextStep = true;
+    if (mode === 'hang') hangNextStep = true;
     // after the acknowledgement has left this thread
     if (mode === 'exit') setImmediate(() => process.exit(70));
     if (mode === 'uncaught') {

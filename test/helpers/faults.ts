@@ -6,8 +6,9 @@
  *   uncaught   an uncaught exception kills the worker thread
  *   exit       the worker thread exits
  *   fail-step  the next step's forward pass fails: its sequences fail, the worker lives
+ *   hang       the next step never returns: the thread blocks until it is terminated
  */
-export type FaultMode = 'throw' | 'uncaught' | 'exit' | 'fail-step';
+export type FaultMode = 'throw' | 'uncaught' | 'exit' | 'fail-step' | 'hang';
 
 export type FaultMessage = { readonly kind: 'inject'; readonly id: number; readonly workerIndex: number; readonly mode: FaultMode } | { readonly kind: 'armed'; readonly id: number };
 

@@ -68,7 +68,8 @@ export class OtlpReceiver {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(mode: ReceiverMode = 'accept'): Promise<OtlpReceiver> {
+  /** Listens on `port` (0: a free one), e.g. the port of a receiver that was closed, as a restart. */
+  static async start(mode: ReceiverMode = 'accept', port = 0): Promise<OtlpReceiver> {
     const definition = protoLoader.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto', {
       includeDirs: [PROTO_ROOT],
       longs: String,
@@ -94,10 +95,10 @@ export class OtlpReceiver {
         callback(null, {});
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    const bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
-    receiver = new OtlpReceiver(server, port);
+    receiver = new OtlpReceiver(server, bound);
     return receiver;
   }
 

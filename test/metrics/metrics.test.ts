@@ -67,7 +67,7 @@ describe('/metrics', () => {
     req.destroy();
   });
 
-  it('counts every finished request in the histograms, and tokens and finish reasons in the counters', async () => {
+  it('counts every request the engine took in the histograms and counters, and a rejected one only as rejected', async () => {
     const before = await scrape(t.url);
     const ok = [
       await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: 'one', max_tokens: 5, ignore_eos: true }),
@@ -79,7 +79,7 @@ describe('/metrics', () => {
     for (const r of ok) assert.equal(r.status, 200);
     const m = await scrape(t.url);
     const delta = (name: string) => (m.get(normalise(name)) ?? 0) - (before.get(normalise(name)) ?? 0);
-    assert.equal(delta('journey_e2e_request_latency_seconds_count'), 4, 'every finished request, failed ones too');
+    assert.equal(delta('journey_e2e_request_latency_seconds_count'), 3, 'every request the engine took; not the rejected one');
     assert.equal(delta('journey_time_to_first_token_seconds_count'), 3);
     assert.equal(delta('journey_request_queue_time_seconds_count'), 4, 'one per completion (n = 2 counts twice)');
     assert.equal(delta('journey_request_prefill_time_seconds_count'), 4);
@@ -89,9 +89,11 @@ describe('/metrics', () => {
     assert.equal(delta('journey_generation_tokens_total'), 5 + 8 + 3);
     assert.equal(delta('journey_prompt_tokens_total'), ok[0].json.usage.prompt_tokens + ok[1].json.usage.prompt_tokens + 6);
     assert.equal(delta('journey_requests_finished_total{finish_reason="length"}'), 4);
-    assert.equal(delta('journey_requests_aborted_total{reason="validation_error"}'), 1);
+    assert.equal(delta('journey_requests_rejected_total{reason="validation_error"}'), 1);
+    assert.equal(delta('journey_requests_aborted_total{reason="validation_error"}'), 0, 'a rejection is not an abort');
+    assert.equal(delta('journey_requests_finished_total{finish_reason="abort"}'), 0, 'nor a finished completion');
     assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_request_model="dummy-tiny",error_type=""}'), 2);
-    assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_request_model="dummy-tiny",error_type="validation_error"}'), 1);
+    assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_request_model="dummy-tiny",error_type="validation_error"}'), 0);
     assert.equal(delta('gen_ai_server_time_to_first_token_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="dummy-tiny"}'), 1);
     assert.equal(delta('gen_ai_server_time_per_output_token_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="dummy-tiny"}'), 2);
     assert.equal(m.get('journey_num_requests_running'), 0);

@@ -17,7 +17,8 @@ const PARAMS = [
 describe('engine client (worker pool)', () => {
   let client: EngineClient;
   before(async () => {
-    client = await createEngineClient({ model: 'dummy-tiny', workers: 2, workerModule: FAULTY_WORKER });
+    // a step of the tiny model takes milliseconds: a second without one is a hang
+    client = await createEngineClient({ model: 'dummy-tiny', workers: 2, workerModule: FAULTY_WORKER, engineIterationTimeoutSeconds: 1 });
   });
   after(() => client.close());
 
@@ -56,8 +57,8 @@ describe('engine client (worker pool)', () => {
     assert.equal(stats.numFreeKvBlocks, stats.numKvBlocks);
   });
 
-  for (const mode of ['throw', 'exit', 'uncaught'] as const) {
-    it(`fails only the crashed worker's requests (${mode}), replaces it, and serves again`, async () => {
+  for (const mode of ['throw', 'exit', 'uncaught', 'hang'] as const) {
+    it(`fails only the ${mode === 'hang' ? 'hung' : 'crashed'} worker's requests (${mode}), replaces it, and serves again`, async () => {
       const streams = [0, 1, 2, 3].map((i) => client.generate(`load ${i}`, { maxTokens: 400, ignoreEos: true }));
       const iterators = streams.map((s) => s[Symbol.asyncIterator]());
       await Promise.all(iterators.map((it) => it.next())); // every request is in flight
@@ -68,6 +69,7 @@ describe('engine client (worker pool)', () => {
         if (streams[i].workerIndex === 0) {
           assert.equal(result.status, 'rejected');
           assert.equal((result as PromiseRejectedResult).reason.code, 'engine_failure');
+          if (mode === 'hang') assert.match((result as PromiseRejectedResult).reason.message, /no engine step for/);
         } else {
           assert.deepEqual(result, { status: 'fulfilled', value: { tokens: 400 } });
         }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { createLogger } from '../../lib/util/logger.js';
 import { OtlpReceiver, type ReceiverMode } from '../helpers/otlp-receiver.js';
 import { startServer } from '../helpers/server.js';
+import { scrapeMetric } from '../helpers/metrics.js';
 import { postJson } from '../helpers/tracing.js';
 
 const MODEL = 'dummy-tiny';
@@ -21,14 +22,6 @@ function recordingLogger() {
   });
   const when = (pattern: RegExp) => (lines.some((l) => pattern.test(l)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ pattern, resolve })));
   return { logger, lines, when };
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
 // each case needs its own collector behaviour, so each runs its own server in this one process;
@@ -50,10 +43,10 @@ for (const mode of ['down', 'refuse', 'black-hole'] as const) {
         }
         // 30 API spans against a queue of 8: the rest are dropped and counted, not buffered
         await when(/trace export queue full|trace export failed/);
-        const lost = async () => (await metric(t.url, 'journey_tracing_spans_dropped_total')) + (await metric(t.url, 'journey_tracing_spans_failed_total'));
+        const lost = async () => (await scrapeMetric(t.url, 'journey_tracing_spans_dropped_total')) + (await scrapeMetric(t.url, 'journey_tracing_spans_failed_total'));
         assert.ok((await lost()) > 0, 'lost spans are counted');
         assert.equal(lines.filter((l) => l.includes('trace export queue full')).length <= 1, true, 'logged once per cause');
-        assert.equal(await metric(t.url, 'journey_tracing_spans_exported_total'), 0);
+        assert.equal(await scrapeMetric(t.url, 'journey_tracing_spans_exported_total'), 0);
         // and the server still serves normally
         assert.equal((await postJson(`${t.url}/v1/completions`, bodies[0])).status, 200);
       } finally {

@@ -141,7 +141,7 @@ describe('journey tracing against a real OTLP receiver', () => {
   it('puts trace_id and span_id on the log lines of traced requests', async () => {
     const { requestId } = await postJson(`${t.url}/v1/chat/completions`, CHAT);
     const { api } = await spansOf(receiver, requestId, 1);
-    const line = logLines.map((l) => JSON.parse(l)).find((l) => l.requestId === requestId && l.msg === 'request completed');
+    const line = logLines.map((l) => JSON.parse(l)).find((l) => l.requestId === requestId && l.msg === 'request');
     assert.ok(line, 'a log line for the request');
     assert.equal(line.trace_id, api.traceId);
     assert.equal(line.span_id, api.spanId);

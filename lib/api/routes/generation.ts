@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Engine } from '../../engine/engine.js';
+import type { TokenLogprobs } from '../../engine/engine-output.js';
+import type { SamplingParamsInput } from '../../engine/sampling-params.js';
 import { EngineFailureError, InvalidRequestError, RequestTimeoutError } from '../../errors.js';
+import type { ChoiceEvent, GenerationRoutePath, RequestLifecycle, RequestObserver, RequestOutcome } from '../../observe/request-observer.js';
 import { applyChatTemplate } from '../../tokenizer/chat-template.js';
 import { boundText } from '../../util/bound-text.js';
 import type { Logger } from '../../util/logger.js';
@@ -9,15 +12,19 @@ import { abortReasonOf, ClientDisconnectError } from '../abort-reasons.js';
 import { errorResponse } from '../api-error.js';
 import { choiceParams, ChoiceStreams, type ChoiceSpec } from '../choices.js';
 import { readJsonBody } from '../json-body.js';
-import { parseChatRequest, parseCompletionRequest, type GenerationFields } from '../openai-request.js';
-import type { ChoiceEvent, RequestLifecycle, RequestObserver, RequestOutcome } from '../../observe/request-observer.js';
-import { chatFormat, completionFormat, usageOf, type ChoiceResult, type ResponseFormat } from '../response-format.js';
+import { tokenTextOf } from '../logprobs-format.js';
+import { resolveModelName, type ServedModels } from '../served-models.js';
+import { parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest } from '../openai-request.js';
+import { requestIdFrom } from '../request-id.js';
+import { chatFormat, completionFormat, usageOf, type ChoicePrefix, type ChoiceResult, type FormatContext, type ResponseFormat, type StreamShaper } from '../response-format.js';
+import { responsesFormat } from '../responses-format.js';
+import { parseResponsesRequest } from '../responses-request.js';
 import { SseWriter } from '../sse.js';
 import { StallGuard } from '../stall-guard.js';
 
 export interface GenerationRouteDeps {
   readonly engine: Engine;
-  readonly servedModelName: string;
+  readonly models: ServedModels;
   readonly maxRequestBodyBytes: number;
   /** 0 = no limit */
   readonly requestTimeoutSeconds: number;
@@ -30,28 +37,46 @@ export interface GenerationRouteDeps {
   readonly logger: Logger;
 }
 
-type Kind = 'chat' | 'completion';
+export type GenerationKind = 'chat' | 'completion' | 'responses';
 
-/** What a parsed request turns into: shared fields, prompts as token ids, and the echoed prefixes. */
+const ROUTES: Readonly<Record<GenerationKind, { path: GenerationRoutePath; operation: 'chat' | 'text_completion'; idPrefix: string }>> = {
+  chat: { path: '/v1/chat/completions', operation: 'chat', idPrefix: 'chatcmpl' },
+  completion: { path: '/v1/completions', operation: 'text_completion', idPrefix: 'cmpl' },
+  // the Responses API generates a conversation's next message: a chat operation in the GenAI conventions
+  responses: { path: '/v1/responses', operation: 'chat', idPrefix: 'resp' },
+};
+
+/** What a parsed request turns into: its fields, prompts as token ids, and what each prompt's choices echo. */
 interface Prepared {
-  readonly fields: GenerationFields;
+  readonly request: ChatRequest | CompletionRequest;
+  readonly format: ResponseFormat;
   readonly prompts: readonly (readonly number[])[];
   readonly echoes: readonly string[] | null;
+  readonly model: string;
 }
 
-/** POST /v1/chat/completions and /v1/completions: one engine request per prompt and choice. */
-export function generationRoute(deps: GenerationRouteDeps, kind: Kind) {
-  const route = kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
-  const format = kind === 'chat' ? chatFormat : completionFormat;
-  const operation = kind === 'chat' ? 'chat' : 'text_completion';
+interface ChoiceState {
+  text: string;
+  finishReason: ChoiceResult['finishReason'];
+  logprobs: TokenLogprobs[] | null;
+  promptLogprobs: TokenLogprobs[];
+}
+
+/** POST /v1/chat/completions, /v1/completions and /v1/responses: one engine request per prompt and choice. */
+export function generationRoute(deps: GenerationRouteDeps, kind: GenerationKind) {
+  const { path, operation, idPrefix } = ROUTES[kind];
   return (ctx: Context) => {
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
-    return new GenerationRequest(ctx, deps, id, kind, format, deps.observer.begin(route, operation, id, ctx.headers)).serve();
+    const clientId = requestIdFrom(ctx.get('x-request-id'));
+    const requestId = clientId ?? `${idPrefix}-${randomBytes(12).toString('hex')}`;
+    const responseId = clientId ? `${idPrefix}-${clientId}` : requestId;
+    return new GenerationRequest(ctx, deps, requestId, responseId, kind, deps.observer.begin(path, operation, requestId, ctx.headers)).serve();
   };
 }
 
 class GenerationRequest {
   private readonly created = Math.floor(Date.now() / 1000);
+  private readonly arrivalNs = process.hrtime.bigint();
+  private firstResponseNs: bigint | null = null;
   /** Aborted when the client disconnects or the request timeout fires. */
   private readonly controller = new AbortController();
   /** The controller's signal or the server's shutdown, whichever comes first; every choice listens to it. */
@@ -59,14 +84,16 @@ class GenerationRequest {
   private finished = false;
   private promptTokens = 0;
   private completionTokens = 0;
-  private readonly results = new Map<number, { text: string; finishReason: ChoiceResult['finishReason'] }>();
+  private readonly choices = new Map<number, ChoiceState>();
+  /** The stream's shaper, once the stream has begun: a failure ends it in the same event sequence. */
+  private shaper: StreamShaper | null = null;
 
   constructor(
     private readonly ctx: Context,
     private readonly deps: GenerationRouteDeps,
     private readonly id: string,
-    private readonly kind: Kind,
-    private readonly format: ResponseFormat,
+    private readonly responseId: string,
+    private readonly kind: GenerationKind,
     private readonly lifecycle: RequestLifecycle,
   ) {
     this.signal = AbortSignal.any([this.controller.signal, deps.shutdownSignal]);
@@ -93,7 +120,7 @@ class GenerationRequest {
       this.signal.throwIfAborted();
       const choices = new ChoiceStreams(deps.engine, this.specs(prepared), this.id, this.signal);
       this.lifecycle.handedOff(choices.committedNs);
-      if (prepared.fields.stream) {
+      if (prepared.request.stream) {
         sse = new SseWriter(ctx.res, stallGuard);
         await this.stream(choices, prepared, sse);
       } else {
@@ -108,19 +135,27 @@ class GenerationRequest {
     }
   }
 
+  private parse(body: unknown): { request: ChatRequest | CompletionRequest; format: ResponseFormat } {
+    if (this.kind === 'chat') return { request: parseChatRequest(body), format: chatFormat };
+    if (this.kind === 'completion') return { request: parseCompletionRequest(body), format: completionFormat };
+    const request = parseResponsesRequest(body);
+    return { request, format: responsesFormat(request.settings) };
+  }
+
   private prepare(body: unknown): Prepared {
     const tokenizer = this.deps.engine.tokenizer;
-    const request = this.kind === 'chat' ? parseChatRequest(body) : parseCompletionRequest(body);
+    const { request, format } = this.parse(body);
     const prompts = 'messages' in request ? [applyChatTemplate(tokenizer, request.messages)] : request.prompts.map((p) => (typeof p === 'string' ? tokenizer.encode(p) : p));
     const echoes = 'echo' in request && request.echo ? request.prompts.map((p) => (typeof p === 'string' ? p : tokenizer.decode(p))) : null;
     this.promptTokens = prompts.reduce((sum, p) => sum + p.length, 0);
+    const s = request.sampling;
     this.lifecycle.described({
       requestId: this.id,
-      requestedModel: boundText(request.model),
-      servedModel: this.deps.servedModelName,
-      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-      ...(request.topP !== undefined ? { topP: request.topP } : {}),
-      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      requestedModel: boundText(request.model ?? this.deps.models.primary),
+      servedModel: this.deps.models.primary,
+      ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
+      ...(s.topP !== undefined ? { topP: s.topP } : {}),
+      ...(s.seed !== undefined && s.seed !== null ? { seed: s.seed } : {}),
       maxTokens: request.maxTokens,
       n: request.n,
       stream: request.stream,
@@ -128,55 +163,80 @@ class GenerationRequest {
       numPrompts: prompts.length,
     });
     // checked once described, so that the span of a refused request says which model was asked for
-    if (request.model !== this.deps.servedModelName) {
-      throw new InvalidRequestError(`The model "${boundText(request.model)}" does not exist; this server serves "${this.deps.servedModelName}"`, 'model', 'model_not_found');
-    }
+    const model = resolveModelName(this.deps.models, request.model);
     const held = this.deps.engine.maxRequestsHeld;
     if (prompts.length * request.n > held) {
       // a 503 would invite retries that can never succeed
       throw new InvalidRequestError(`this request needs ${prompts.length * request.n} sequences at once (n × prompts) but this server holds at most ${held}; lower n or send fewer prompts`, 'n');
     }
-    return { fields: request, prompts, echoes };
+    return { request, format, prompts, echoes, model };
   }
 
-  private specs({ fields, prompts }: Prepared): ChoiceSpec[] {
-    const params = {
-      maxTokens: fields.maxTokens,
-      ...(fields.temperature !== undefined ? { temperature: fields.temperature } : {}),
-      ...(fields.topP !== undefined ? { topP: fields.topP } : {}),
-      ...(fields.topK !== undefined ? { topK: fields.topK } : {}),
-      ...(fields.seed !== undefined ? { seed: fields.seed } : {}),
-      stop: fields.stop,
-      ignoreEos: fields.ignoreEos,
+  private specs({ request, prompts }: Prepared): ChoiceSpec[] {
+    const params: SamplingParamsInput = {
+      ...request.sampling,
+      maxTokens: request.maxTokens,
+      logprobs: request.logprobs,
+      ...('promptLogprobs' in request ? { promptLogprobs: request.promptLogprobs } : {}),
     };
     return prompts.flatMap((promptTokenIds, promptIndex) =>
-      Array.from({ length: fields.n }, (_, c) => {
-        const index = promptIndex * fields.n + c;
+      Array.from({ length: request.n }, (_, c) => {
+        const index = promptIndex * request.n + c;
         const trace = this.lifecycle.traceFor(index);
         return { index, promptIndex, promptTokenIds, params: choiceParams(params, c), ...(trace ? { trace } : {}) };
       }),
     );
   }
 
-  /** Adds a choice's event to its result; returns whether it was that choice's first. */
-  private record(e: ChoiceEvent): boolean {
-    const first = !this.results.has(e.index);
-    const result = this.results.get(e.index) ?? { text: '', finishReason: null };
-    result.text += e.text;
-    result.finishReason = e.finishReason ?? result.finishReason;
-    this.results.set(e.index, result);
+  /** Adds a choice's event to its state; returns whether it was that choice's first. */
+  private record(e: ChoiceEvent, wantsLogprobs: boolean): boolean {
+    const first = !this.choices.has(e.index);
+    const state = this.choices.get(e.index) ?? { text: '', finishReason: null, logprobs: wantsLogprobs ? [] : null, promptLogprobs: [] };
+    state.text += e.text;
+    state.finishReason = e.finishReason ?? state.finishReason;
+    if (e.logprobs) state.logprobs?.push(...e.logprobs);
+    if (e.promptLogprobs) state.promptLogprobs.push(...e.promptLogprobs);
+    this.choices.set(e.index, state);
     this.completionTokens += e.tokenIds.length;
-    if (this.results.size === 1 && first) this.lifecycle.firstResponse();
+    if (this.choices.size === 1 && first) {
+      this.firstResponseNs = process.hrtime.bigint();
+      this.lifecycle.firstResponse();
+    }
     this.lifecycle.choiceEvent(e);
     return first;
   }
 
-  private async respondJson(choices: ChoiceStreams, { echoes, fields }: Prepared, stallGuard: StallGuard): Promise<void> {
-    for await (const e of choices.events()) this.record(e);
-    const results = [...this.results.entries()]
+  /** What choice `index` puts before its text: the echoed prompt (completions), with its scored tokens when asked for. */
+  private prefixOf(index: number, { request, prompts, echoes }: Prepared): ChoicePrefix | null {
+    if (!echoes) return null;
+    const promptIndex = Math.floor(index / request.n);
+    const scored = 'promptLogprobs' in request && request.promptLogprobs !== null;
+    const prompt = prompts[promptIndex];
+    return {
+      text: echoes[promptIndex],
+      logprobs: scored ? [{ tokenId: prompt[0], logprob: null }, ...(this.choices.get(index)?.promptLogprobs ?? [])] : null,
+    };
+  }
+
+  private formatContext({ request, model }: Prepared): FormatContext {
+    return {
+      envelope: { id: this.responseId, created: this.created, model },
+      includeUsage: request.includeUsage,
+      logprobs: request.logprobs !== null,
+      tokenText: tokenTextOf(this.deps.engine.tokenizer),
+    };
+  }
+
+  private results(prepared: Prepared): ChoiceResult[] {
+    return [...this.choices.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([index, r]) => ({ index, text: (echoes?.[Math.floor(index / fields.n)] ?? '') + r.text, finishReason: r.finishReason }));
-    const body = JSON.stringify(this.format.response(this.envelope, results, usageOf(this.promptTokens, this.completionTokens)));
+      .map(([index, c]) => ({ index, text: c.text, finishReason: c.finishReason, logprobs: c.logprobs, prefix: this.prefixOf(index, prepared) }));
+  }
+
+  private async respondJson(choices: ChoiceStreams, prepared: Prepared, stallGuard: StallGuard): Promise<void> {
+    for await (const e of choices.events()) this.record(e, prepared.request.logprobs !== null);
+    const usage = usageOf(this.promptTokens, this.completionTokens);
+    const body = JSON.stringify(prepared.format.response(this.formatContext(prepared), this.results(prepared), usage));
     const res = this.ctx.res;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': this.id });
     res.end(body);
@@ -184,27 +244,26 @@ class GenerationRequest {
     this.depart();
   }
 
-  private async stream(choices: ChoiceStreams, { echoes, fields }: Prepared, sse: SseWriter): Promise<void> {
+  private async stream(choices: ChoiceStreams, prepared: Prepared, sse: SseWriter): Promise<void> {
+    const shaper = (this.shaper = prepared.format.stream(this.formatContext(prepared)));
     sse.open({ 'x-request-id': this.id });
+    const send = async (events: readonly { event?: string; data: object }[]) => {
+      for (const { event, data } of events) if (!(await sse.send(data, event))) throw new ClientDisconnectError();
+    };
+    await send(shaper.start());
     for await (const e of choices.events()) {
-      const first = this.record(e);
-      const text = first && echoes ? echoes[Math.floor(e.index / fields.n)] + e.text : e.text;
-      for (const chunk of this.format.chunks(this.envelope, e.index, text, e.finishReason, first, fields.includeUsage)) {
-        if (!(await sse.send(chunk))) throw new ClientDisconnectError();
-      }
+      const first = this.record(e, prepared.request.logprobs !== null);
+      const prefix = first ? this.prefixOf(e.index, prepared) : null;
+      await send(shaper.delta({ index: e.index, text: e.text, finishReason: e.finishReason, first, logprobs: e.logprobs ?? null, prefix }));
     }
-    if (fields.includeUsage) await sse.send(this.format.usageChunk(this.envelope, usageOf(this.promptTokens, this.completionTokens)));
+    await send(shaper.end(this.results(prepared), usageOf(this.promptTokens, this.completionTokens)));
     this.depart(); // before [DONE], as the tracing contract has it
-    await sse.send('[DONE]');
+    if (shaper.endsWithDone) await sse.send('[DONE]');
     sse.end();
   }
 
-  private get envelope() {
-    return { id: this.id, created: this.created, model: this.deps.servedModelName };
-  }
-
   private outcome(): RequestOutcome {
-    const finishReasons = [...this.results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r.finishReason);
+    const finishReasons = [...this.choices.entries()].sort(([a], [b]) => a - b).map(([, c]) => c.finishReason);
     return { finishReasons, promptTokens: this.promptTokens, completionTokens: this.completionTokens };
   }
 
@@ -213,7 +272,18 @@ class GenerationRequest {
     this.finished = true;
     const outcome = this.outcome();
     this.lifecycle.departed(outcome);
-    this.deps.logger.debug('request completed', { requestId: this.id, ...outcome, ...this.lifecycle.logFields() });
+    this.ctx.state.access = this.accessFields();
+  }
+
+  /** This request's part of its access-log line: counts and latencies, never text. */
+  private accessFields(): Record<string, unknown> {
+    return {
+      requestId: this.id,
+      promptTokens: this.promptTokens,
+      outputTokens: this.completionTokens,
+      ...(this.firstResponseNs !== null ? { ttftMs: Number(this.firstResponseNs - this.arrivalNs) / 1e6 } : {}),
+      ...this.lifecycle.logFields(),
+    };
   }
 
   /** Answers with the error if nothing was sent yet, or ends the stream with it; records the abort. */
@@ -221,17 +291,23 @@ class GenerationRequest {
     const reason = abortReasonOf(err);
     if (!this.finished) {
       this.finished = true;
-      this.lifecycle.aborted(reason, err, this.results.size > 0 ? this.outcome() : null);
+      this.lifecycle.aborted(reason, err, this.choices.size > 0 ? this.outcome() : null);
     }
+    this.ctx.state.access = { ...this.accessFields(), abortReason: reason };
     const fields = { requestId: this.id, reason, ...this.lifecycle.logFields() };
     if (reason === 'exception') this.deps.logger.error('request failed', { ...fields, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     else this.deps.logger.debug('request ended early', { ...fields, error: err instanceof Error ? err.message : String(err) });
     if (reason === 'client_disconnect') return;
     const { status, body, headers } = errorResponse(err);
     const res = this.ctx.res;
-    if (sse && res.headersSent) {
+    const shaper = this.shaper;
+    if (sse && res.headersSent && shaper) {
       // the stream has begun: the error becomes its last event
-      void sse.send(body).then(() => sse.send('[DONE]')).then(() => sse.end());
+      void (async () => {
+        for (const { event, data } of shaper.fail(body)) await sse.send(data, event);
+        if (shaper.endsWithDone) await sse.send('[DONE]');
+        sse.end();
+      })();
       return;
     }
     if (res.headersSent || res.destroyed) return;

@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
+import { resolveModelName, type ServedModels } from '../served-models.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
 const STARTED = Math.floor(Date.now() / 1000);
 
-/** GET /v1/models: the one model this server serves. */
-export function modelsRoute(servedModelName: string, maxModelLen: number) {
+const modelCard = (id: string, maxModelLen: number) => ({ id, object: 'model', created: STARTED, owned_by: 'journey-llm', max_model_len: maxModelLen });
+
+/** GET /v1/models: the one model this server serves, under each of its names. */
+export function modelsRoute(models: ServedModels, maxModelLen: number) {
   return (ctx: Context) => {
-    ctx.body = {
-      object: 'list',
-      data: [{ id: servedModelName, object: 'model', created: STARTED, owned_by: 'journey-llm', max_model_len: maxModelLen }],
-    };
+    ctx.body = { object: 'list', data: models.names.map((name) => modelCard(name, maxModelLen)) };
+  };
+}
+
+/** GET /v1/models/{id}: one of those names, or a 404 in the OpenAI error shape. */
+export function modelRoute(models: ServedModels, maxModelLen: number) {
+  return (ctx: Context) => {
+    ctx.body = modelCard(resolveModelName(models, String(ctx.params.id)), maxModelLen);
   };
 }
 

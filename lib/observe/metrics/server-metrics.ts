@@ -36,7 +36,10 @@ export class ServerMetrics implements RequestObserver {
   private readonly promptTokens = this.counter('journey_prompt_tokens_total', 'Prompt tokens processed.');
   private readonly generationTokens = this.counter('journey_generation_tokens_total', 'Tokens generated.');
   private readonly finished = this.counter('journey_requests_finished_total', 'Completions (choices) finished, by finish reason.', ['finish_reason']);
-  private readonly aborted = this.counter('journey_requests_aborted_total', 'Requests that ended without success, by reason.', ['reason']);
+  private readonly aborted = this.counter('journey_requests_aborted_total', 'Requests the engine took that ended without success, by reason.', ['reason']);
+  private readonly rejected = this.counter('journey_requests_rejected_total', 'Requests refused before they reached the engine (invalid, too long, overloaded, shutting down), by reason.', ['reason']);
+  /** Running totals of the token counters, for the periodic engine log line. */
+  private tokenTotals = { prompt: 0, generation: 0 };
   private readonly ttft = this.histogram('journey_time_to_first_token_seconds', 'Arrival to the first output reaching the API thread.', TTFT_BUCKETS);
   private readonly itl = this.histogram('journey_inter_token_latency_seconds', 'Time between consecutive outputs of one completion, on the engine clock.', TPOT_BUCKETS);
   private readonly tpot = this.histogram('journey_time_per_output_token_seconds', 'Decode time over output tokens after the first, per completion.', TPOT_BUCKETS);
@@ -67,8 +70,18 @@ export class ServerMetrics implements RequestObserver {
     return new RequestMetrics(this, operation);
   }
 
+  /** Prompt and generated tokens counted since the server started. */
+  get totals(): { readonly prompt: number; readonly generation: number } {
+    return { ...this.tokenTotals };
+  }
+
   /** @internal called by RequestMetrics */
   record(r: RequestMetrics, outcome: RequestOutcome | null, reason: AbortReason | null): void {
+    if (!r.reachedEngine && reason !== null) {
+      // refused before any work: counted by why, and nowhere else (no tokens, no latencies)
+      this.rejected.inc({ reason });
+      return;
+    }
     const end = process.hrtime.bigint();
     const labels = { ...this.labels, gen_ai_operation_name: r.operation };
     if (r.firstResponseNs !== null) {
@@ -79,8 +92,11 @@ export class ServerMetrics implements RequestObserver {
     const e2e = nsToSeconds(end - r.arrivalNs);
     this.e2e.observe(e2e);
     this.semconvDuration.observe({ ...labels, error_type: reason ?? '' }, e2e);
+    const generated = outcome?.completionTokens ?? r.completionTokens;
     this.promptTokens.inc(r.promptTokens);
-    this.generationTokens.inc(outcome?.completionTokens ?? r.completionTokens);
+    this.generationTokens.inc(generated);
+    this.tokenTotals.prompt += r.promptTokens;
+    this.tokenTotals.generation += generated;
     if (reason === null) return;
     this.aborted.inc({ reason });
     const failedAs = reason === 'engine_failure' || reason === 'generation_error' || reason === 'exception' ? 'error' : 'abort';
@@ -206,7 +222,12 @@ class RequestMetrics implements RequestLifecycle {
     return undefined;
   }
 
-  handedOff(): void {}
+  /** Whether every engine request was submitted: a request refused before that did no work. */
+  reachedEngine = false;
+
+  handedOff(): void {
+    this.reachedEngine = true;
+  }
 
   firstResponse(): void {
     this.firstResponseNs ??= process.hrtime.bigint();
