@@ -7,7 +7,8 @@
  *   npm run bench:engine -- [--model dummy|PATH.gguf] [--kernels wasm,gpujs] [--num-prompts 64]
  *                           [--input-len 8:64] [--output-len 8:48] [--max-num-seqs 32] [--seed 0]
  *
- * With a GGUF file, only wasm runs unless --kernels says otherwise (gpu.js would hold an f32 copy
+ * About 3 minutes with the default model, almost all of it gpu.js's CPU mode; a progress line per
+ * backend goes to stderr. With a GGUF file, only wasm runs unless --kernels says otherwise (gpu.js would hold an f32 copy
  * of every weight), and each backend's load time and the process's resident memory are reported.
  */
 import { parseArgs } from 'node:util';
@@ -74,7 +75,12 @@ async function measure(kernels: KernelBackendName) {
 }
 
 const results: Record<string, Awaited<ReturnType<typeof measure>>> = {};
-for (const k of kernelList) results[k] = await measure(k);
+for (const k of kernelList) {
+  // gpu.js on the CPU takes minutes here: say what is running
+  process.stderr.write(`bench:engine: ${k}…\n`);
+  results[k] = await measure(k);
+  process.stderr.write(`bench:engine: ${k} done, ${results[k].outputTokensPerSecond} output tokens/s\n`);
+}
 const first = kernelList[0];
 const speedup = Object.fromEntries(kernelList.slice(1).map((k) => [`${first}Over${k[0].toUpperCase()}${k.slice(1)}`, round(results[first].outputTokensPerSecond / results[k].outputTokensPerSecond, 1)]));
 console.log(

@@ -6,7 +6,7 @@
  *
  *   npm run bench:http -- [--model dummy-tiny] [--connections 1,8,32,64] [--duration 5] [--server-args "..."]
  *
- * The smallest model is the default so that the HTTP layer and the engine plumbing, not the
+ * About 45 s with the defaults (a progress line per run on stderr). The smallest model is the default so that the HTTP layer and the engine plumbing, not the
  * model's arithmetic, are what is measured; autocannon shares the machine with the servers.
  */
 import autocannon from 'autocannon';
@@ -64,6 +64,7 @@ try {
   await load(server.url, 8, body); // warm-up
   const rows = [];
   for (const connections of connectionCounts) {
+    process.stderr.write(`bench:http: ${connections} connections…\n`);
     const bareResult = await load(bare.url, connections, body);
     const serverResult = await load(server.url, connections, body);
     rows.push({ connections, bareKoa: bareResult, server: serverResult, ratio: round(serverResult.requestsPerSecond / bareResult.requestsPerSecond, 3) });

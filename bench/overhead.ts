@@ -1,9 +1,10 @@
 /**
- * What journey tracing costs a server under load: the same seeded workload against three servers,
- * tracing off, on at sample rate 1.0 and on at 0.1 (both exporting to a live OTLP receiver in its
- * own process), in rounds that rotate the order so that drift hits all three alike. Reports each
- * variant's median throughput and TTFT/TPOT p50/p99, as ratios to off, in one JSON line, and draws
- * them as an SVG chart.
+ * What journeys cost a server under load: the same seeded workload against four servers (all off;
+ * the journey store alone, as by default; tracing at rate 1.0 with step spans at 0.01; tracing at
+ * 1.0 with every step traced), exporting to a live OTLP receiver in its own process, in rounds
+ * that rotate the order so that drift hits all alike. Reports each variant's median throughput
+ * and TTFT/TPOT p50/p99, as ratios to all off, in one JSON line, and draws them as an SVG chart.
+ * A progress line per round goes to stderr (about 2 minutes in all).
  *
  *   npm run bench:overhead -- [--model dummy] [--num-prompts 48] [--input-len 64] [--output-len 32]
  *        [--max-concurrency 8] [--rounds 3] [--svg docs/tracing-overhead.svg]
@@ -38,10 +39,12 @@ const receiver = spawn(process.execPath, [new URL('./receiver-process.js', impor
 const [first] = (await once(receiver.stdout, 'data')) as [Buffer];
 const endpoint = first.toString().split('\n')[0];
 
+const traced = ['--enable-journey-tracing', '--otlp-traces-endpoint', endpoint, '--journey-tracing-sample-rate', '1.0'];
 const VARIANTS = [
-  { name: 'off', args: [] as string[] },
-  { name: 'on, rate 1.0', args: ['--enable-journey-tracing', '--otlp-traces-endpoint', endpoint, '--journey-tracing-sample-rate', '1.0'] },
-  { name: 'on, rate 0.1', args: ['--enable-journey-tracing', '--otlp-traces-endpoint', endpoint, '--journey-tracing-sample-rate', '0.1'] },
+  { name: 'off', args: ['--journey-history', '0'] },
+  { name: 'journey store', args: [] as string[] },
+  { name: 'traced 1.0, steps 0.01', args: [...traced, '--journey-step-sample-rate', '0.01'] },
+  { name: 'traced 1.0, steps 1.0', args: [...traced, '--journey-step-sample-rate', '1.0'] },
 ];
 const servers = await Promise.all(VARIANTS.map((v) => ServerProcess.start(['--model', values.model, '--workers', '1', ...v.args])));
 const runs = new Map<string, ServeSummary[]>(VARIANTS.map((v) => [v.name, []]));
@@ -102,9 +105,9 @@ const ratios = Object.fromEntries(
     ]),
 );
 
-const names = VARIANTS.map((v) => `tracing ${v.name}`);
+const names = VARIANTS.map((v) => (v.name === 'off' ? 'all off' : v.name));
 const svg = barChart(
-  'Journey tracing overhead: latency under the same load',
+  'Journey store and tracing overhead: latency under the same load',
   names,
   [
     { title: 'Time to first token', unit: 'ms', groups: ['p50', 'p99'], values: VARIANTS.map((v) => [figures[v.name].ttftMs.p50, figures[v.name].ttftMs.p99]) },

@@ -5,7 +5,7 @@
  * weights), since the filters' cost depends on how many tokens share the boundary. The softmax
  * (a wasm kernel) is not included. One JSON line per row.
  *
- *   npm run bench:sampler -- [--vocab 151936]        (about 20 s)
+ *   npm run bench:sampler -- [--vocab 151936]        (about 5 s)
  */
 import { parseArgs } from 'node:util';
 import { LogitsProcessors } from '../lib/engine/logits-processors.js';

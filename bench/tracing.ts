@@ -1,10 +1,12 @@
 /**
- * CPU cost of journey tracing per request, on the API thread and in an engine worker, with
- * tracing off, on at sample rate 0.1 and on at 1.0, exporting to a live OTLP receiver running in
- * another process. Each variant runs the code the server runs for one request (the API span's
- * lifecycle calls; the worker's lifecycle events) `--requests` times, including the export of
- * what it records (flushed inside the measurement), in interleaved rounds; the median round is
- * reported, in microseconds of process CPU per request. One JSON line.
+ * CPU cost of journeys per request, on the API thread and in an engine worker: tracing off, on at
+ * sample rate 0.1 and 1.0, the journey store alone and with tracing at 1.0, and step spans at
+ * 0.01 and 1.0, exporting to a live OTLP receiver running in another process. Each variant runs
+ * the code the server runs for one request (the observers' lifecycle calls for a 64-token
+ * response; the worker's lifecycle events; for step spans, the 64 steps such a response takes in
+ * a batch of 8) `--requests` times, including the export of what it records (flushed inside the
+ * measurement), in interleaved rounds; the median round is reported, in microseconds of process
+ * CPU per request. Also the journey store's heap per journey. One JSON line (about 10 s).
  *
  *   npm run bench:tracing -- [--requests 5000] [--rounds 5]
  */
@@ -15,6 +17,9 @@ import type { RequestObserver } from '../lib/observe/request-observer.js';
 import { lifecycleEvent, type LifecycleEvent } from '../lib/engine/lifecycle.js';
 import { resolveSamplingParams } from '../lib/engine/sampling-params.js';
 import { Sequence } from '../lib/engine/sequence.js';
+import { emptyStepProfile } from '../lib/engine/step-profile.js';
+import { JourneyStore } from '../lib/observe/journey/journey-store.js';
+import { combineObservers } from '../lib/observe/request-observer.js';
 import { ApiTracing } from '../lib/observe/tracing/api-tracing.js';
 import { CoreTracing } from '../lib/observe/tracing/core-tracing.js';
 import { resolveTracingConfig } from '../lib/observe/tracing/tracing-config.js';
@@ -57,14 +62,34 @@ async function cpuPerRequest(body: (i: number) => void, tracing: { flush(): Prom
 
 /** The API thread's side of one request: the calls the generation route makes. */
 function apiRequest(observer: RequestObserver | null, i: number): void {
-  if (!observer) return; // tracing off: the server has no tracing observer at all
+  if (!observer) return; // all off: the server has no such observer at all
   const id = `chatcmpl-${i}`;
-  const lifecycle = observer.begin('/v1/chat/completions', 'chat', id, {});
+  const lifecycle = observer.begin('/v1/chat/completions', 'chat', id, {}, process.hrtime.bigint());
   lifecycle.described({ requestId: id, requestedModel: 'dummy', servedModel: 'dummy', temperature: 0.7, maxTokens: 64, n: 1, stream: true, promptTokens: 40 });
   lifecycle.traceFor(0);
   lifecycle.handedOff(process.hrtime.bigint());
-  lifecycle.firstResponse();
-  lifecycle.departed({ finishReasons: ['length'], promptTokens: 40, completionTokens: 64 });
+  lifecycle.firstResponse(process.hrtime.bigint());
+  const now = process.hrtime.bigint();
+  const stamps = { queuedNs: now, scheduledNs: now, firstTokenNs: now, finishedNs: null as bigint | null, preemptions: [] };
+  for (let t = 0; t < 64; t++) {
+    const last = t === 63;
+    if (last) stamps.finishedNs = process.hrtime.bigint();
+    lifecycle.choiceEvent({ index: 0, text: 'x', tokenIds: [1], finishReason: last ? 'length' : null, stamps, receivedNs: process.hrtime.bigint() });
+  }
+  lifecycle.departed({ finishReasons: ['length'], promptTokens: 40, completionTokens: 64 }, process.hrtime.bigint());
+}
+
+/** The steps of one 64-token request in a batch of 8: 64 profiled steps, each an eighth of this request's. */
+function stepSpans(core: CoreTracing, i: number): void {
+  for (let s = 0; s < 8; s++) {
+    if (!core.stepSampled()) continue;
+    const profile = emptyStepProfile();
+    profile.step = i * 8 + s;
+    profile.numSeqs = profile.numDecodeSeqs = profile.numDecodeTokens = 8;
+    for (let q = 0; q < 8; q++) profile.batch.push({ seqId: q, requestId: `chatcmpl-${q}` });
+    const at = performance.timeOrigin + performance.now();
+    core.recordStep(profile, at, at, at);
+  }
 }
 
 const params = resolveSamplingParams({ maxTokens: 64 });
@@ -84,18 +109,44 @@ function coreRequest(onLifecycle: ((e: LifecycleEvent) => void) | null, traced: 
   emit('FINISHED');
 }
 
-const variants = ['off', 'rate0.1', 'rate1.0'] as const;
-const samples = { api: new Map(variants.map((v) => [v, [] as number[]])), worker: new Map(variants.map((v) => [v, [] as number[]])) };
+const variants = ['off', 'rate0.1', 'rate1.0', 'journeyStore', 'journeyStore+rate1.0'] as const;
+const stepVariants = ['steps0.01', 'steps1.0'] as const;
+const samples = {
+  api: new Map(variants.map((v) => [v, [] as number[]])),
+  worker: new Map<string, number[]>([...variants.filter((v) => !v.startsWith('journeyStore')), ...stepVariants].map((v) => [v, [] as number[]])),
+};
+const noTracing = { flush: async () => {}, shutdown: async () => {} };
 for (let r = 0; r < rounds; r++) {
   for (const variant of variants) {
     const rate = variant === 'rate0.1' ? 0.1 : 1;
-    const api = variant === 'off' ? null : new ApiTracing(configAt(rate), logger);
-    samples.api.get(variant)?.push(await cpuPerRequest((i) => apiRequest(api, i), api));
+    const tracing = variant === 'off' || variant === 'journeyStore' ? null : new ApiTracing(configAt(rate), logger);
+    const store = variant.startsWith('journeyStore') ? new JourneyStore(1000) : null;
+    const observer = tracing && store ? combineObservers([tracing, store]) : (tracing ?? store);
+    samples.api.get(variant)?.push(await cpuPerRequest((i) => apiRequest(observer, i), tracing ?? noTracing));
+    if (variant.startsWith('journeyStore')) continue; // the store lives on the API thread only
     const core = variant === 'off' ? null : new CoreTracing(configAt(rate), 0, logger);
     // the API thread samples; the worker follows the flag its records bring
     samples.worker.get(variant)?.push(await cpuPerRequest((i) => coreRequest(core?.onLifecycle ?? null, Math.abs(i) % 10 < rate * 10, i), core));
   }
+  for (const variant of stepVariants) {
+    const core = new CoreTracing({ ...configAt(1), stepSampleRate: variant === 'steps1.0' ? 1 : 0.01 }, 0, logger);
+    samples.worker.get(variant)?.push(await cpuPerRequest((i) => stepSpans(core, i), core));
+  }
 }
+
+/** The journey store's heap per journey: 1000 finished 64-token journeys, measured after a full GC. */
+function heapPerJourney(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return null;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const store = new JourneyStore(1000);
+  for (let i = 0; i < 1000; i++) apiRequest(store, i);
+  gc();
+  const perJourney = (process.memoryUsage().heapUsed - before) / 1000;
+  return store.size === 1000 ? perJourney : null;
+}
+const journeyBytes = heapPerJourney();
 
 receiver.stdin.end();
 await once(receiver, 'exit');
@@ -110,6 +161,7 @@ console.log(
     api: summary(samples.api),
     worker: summary(samples.worker),
     spansReceived: Number(lines[1] ?? 0),
+    journeyStoreBytesPerJourney: journeyBytes === null ? 'run with node --expose-gc' : Math.round(journeyBytes),
     ...machine(),
   }),
 );

@@ -35,6 +35,9 @@ export interface ServerConfig {
   readonly cors: CorsOptions | undefined;
   /** Seconds between the engine's stats lines while busy; 0 = none. */
   readonly logStatsIntervalSeconds: number;
+  readonly enablePerRequestMetrics: boolean;
+  readonly journeyHistory: number;
+  readonly traceUrlTemplate: string | undefined;
   readonly maxRequestBodyBytes: number;
   /** Seconds a generation request may take before it is aborted; 0 = no limit. */
   readonly requestTimeoutSeconds: number;
@@ -85,6 +88,10 @@ const OPTIONS = {
   'allowed-headers': { type: 'string' },
   'allow-credentials': { type: 'boolean', default: false },
   'disable-log-stats': { type: 'boolean', default: false },
+  'enable-per-request-metrics': { type: 'boolean', default: false },
+  'journey-history': { type: 'string', default: '1000' },
+  'journey-step-sample-rate': { type: 'string', default: '0' },
+  'trace-url-template': { type: 'string' },
   version: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies ParseArgsConfig['options'];
@@ -134,6 +141,13 @@ Options:
   --allowed-headers HEADERS      CORS: request headers allowed (default authorization,content-type,x-request-id)
   --allow-credentials            CORS: allow credentials (cookies, HTTP auth) from the allowed origins
   --disable-log-stats            no periodic engine stats line (running, waiting, KV use, throughput)
+  --enable-per-request-metrics   put a "metrics" object (TTFT, queue, prefill, decode, ...) on every
+                                 response unless the request sends include_metrics: false
+  --journey-history N            journeys kept for /v1/journeys and the viewer at /journeys (default 1000; 0: none)
+  --journey-step-sample-rate R   with journey tracing, fraction of engine steps traced as llm_step spans
+                                 linked to the requests in their batch (default 0)
+  --trace-url-template URL       the viewer's link for a traced request, {trace_id} replaced, e.g.
+                                 http://localhost:16686/trace/{trace_id} (Jaeger)
   --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info)
   --enable-journey-tracing       record an llm_request span per request on the API thread and an
                                  llm_core span per sequence in the workers, exported over OTLP gRPC
@@ -204,6 +218,9 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     connectionLimits,
     cors: corsOptions(values),
     logStatsIntervalSeconds: values['disable-log-stats'] ? 0 : 10,
+    enablePerRequestMetrics: values['enable-per-request-metrics'],
+    journeyHistory: integer(values['journey-history'], '--journey-history', 0, 1_000_000),
+    traceUrlTemplate: traceUrlTemplate(values['trace-url-template']),
     maxRequestBodyBytes: byteSize(values['max-request-body'], '--max-request-body'),
     requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
     shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),
@@ -213,6 +230,7 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
       enabled: tracingEnabled,
       ...(endpoint !== null ? { endpoint } : {}),
       sampleRate: number(values['journey-tracing-sample-rate'], '--journey-tracing-sample-rate', 0, 1),
+      stepSampleRate: number(values['journey-step-sample-rate'], '--journey-step-sample-rate', 0, 1),
       ...(values['otel-service-name'] !== undefined ? { serviceName: values['otel-service-name'] } : {}),
     },
   };
@@ -244,6 +262,12 @@ function normaliseArgs(argv: readonly string[]): string[] {
     out.push(arg);
   }
   return out;
+}
+
+function traceUrlTemplate(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^https?:\/\//.test(text) || !text.includes('{trace_id}')) throw new UsageError(`--trace-url-template must be an http(s) URL containing {trace_id}, got "${text}"`);
+  return text;
 }
 
 /** A list flag: a JSON array (vLLM's form) or comma-separated values. */

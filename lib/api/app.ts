@@ -10,7 +10,9 @@ import { corsMiddleware, type CorsOptions } from './cors.js';
 import { requireAllowedHost } from './host-check.js';
 import { generationRoute, type GenerationRouteDeps } from './routes/generation.js';
 import { healthRoute, modelRoute, modelsRoute, versionRoute } from './routes/info.js';
+import { journeyRoute, journeysRoute, journeyViewerRoute } from './routes/journeys.js';
 import { detokenizeRoute, tokenizeRoute } from './routes/tokenize.js';
+import type { JourneyStore } from '../observe/journey/journey-store.js';
 
 export interface AppDeps extends GenerationRouteDeps {
   /** Required on every route that serves model output or data; null: no key. */
@@ -24,6 +26,9 @@ export interface AppDeps extends GenerationRouteDeps {
   readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
   /** Cross-origin access; null: none (browsers on other origins are refused by their own rules). */
   readonly cors: CorsOptions | null;
+  /** Recent journeys for /v1/journeys and the viewer; null: not kept. */
+  readonly journeys: JourneyStore | null;
+  readonly traceUrlTemplate: string | null;
 }
 
 const open: Middleware = (_ctx, next) => next();
@@ -59,6 +64,9 @@ export function createApp(deps: AppDeps): Koa {
   router.post('/v1/completions', apiKey, generationRoute(deps, 'completion'));
   router.post('/v1/responses', apiKey, generationRoute(deps, 'responses'));
   router.post('/tokenize', apiKey, tokenizeRoute(deps));
+  router.get('/v1/journeys', apiKey, journeysRoute(deps.journeys));
+  router.get('/v1/journeys/:id', apiKey, journeyRoute(deps.journeys));
+  router.get('/journeys', deps.apiKey !== null ? requireApiKey(deps.apiKey, { browserPrompt: true }) : open, journeyViewerRoute(deps.traceUrlTemplate));
   router.post('/detokenize', apiKey, detokenizeRoute(deps));
 
   app.use(router.routes()).use(router.allowedMethods({ throw: true }));

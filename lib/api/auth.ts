@@ -2,21 +2,42 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { ApiError } from './api-error.js';
 
+export interface ApiKeyOptions {
+  /**
+   * Answer a missing key with a Basic challenge, so that a browser asks for it (the journey
+   * viewer): any user name, the key as the password. The browser then sends it along with the
+   * page's own requests to the API.
+   */
+  readonly browserPrompt?: boolean;
+}
+
 /**
- * Requires `Authorization: Bearer <apiKey>`. Keys are compared as SHA-256 digests with
+ * Requires the key: `Authorization: Bearer <apiKey>`, or Basic credentials whose password is the
+ * key (what a browser sends once asked). Keys are compared as SHA-256 digests with
  * timingSafeEqual, so neither the comparison's time nor an early length mismatch reveals how
  * much of a guess was right.
  */
-export function requireApiKey(apiKey: string) {
+export function requireApiKey(apiKey: string, options: ApiKeyOptions = {}) {
   const expected = digest(apiKey);
   return async (ctx: Context, next: Next) => {
-    const match = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
-    if (!match || !timingSafeEqual(digest(match[1].trim()), expected)) {
-      ctx.set('www-authenticate', 'Bearer');
+    const given = presentedKey(ctx.get('authorization'));
+    if (given === null || !timingSafeEqual(digest(given), expected)) {
+      ctx.set('www-authenticate', options.browserPrompt ? 'Basic realm="journey-llm", charset="UTF-8"' : 'Bearer');
       throw new ApiError(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
     await next();
   };
+}
+
+/** The key an Authorization header carries, as a bearer token or as a Basic password. */
+function presentedKey(header: string): string | null {
+  const bearer = /^Bearer\s+(.+)$/i.exec(header);
+  if (bearer) return bearer[1].trim();
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!basic) return null;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : null;
 }
 
 function digest(text: string): Buffer {

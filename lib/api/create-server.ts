@@ -7,6 +7,7 @@ import { EngineFailureError } from '../errors.js';
 import { defaultServedModelName } from '../engine/model-source.js';
 import { prepareEngine } from '../engine/resolve-config.js';
 import { ServerMetrics, type ThreadTracingStats } from '../observe/metrics/server-metrics.js';
+import { JourneyStore } from '../observe/journey/journey-store.js';
 import { combineObservers, type RequestObserver } from '../observe/request-observer.js';
 import type { ApiTracing } from '../observe/tracing/api-tracing.js';
 import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
@@ -51,6 +52,12 @@ export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly tracing?: TracingInput;
   /** Seconds between the engine's throughput log lines while busy (vLLM's stats line); 0 = none. Default 10. */
   readonly logStatsIntervalSeconds?: number;
+  /** Put the per-request `metrics` object on every response unless a request says include_metrics: false (vLLM's --enable-per-request-metrics). */
+  readonly enablePerRequestMetrics?: boolean;
+  /** Journeys the server keeps for /v1/journeys and the viewer (default 1000); 0 keeps none. */
+  readonly journeyHistory?: number;
+  /** A link the journey viewer gives each traced request, with {trace_id} replaced, e.g. Jaeger's http://localhost:16686/trace/{trace_id}. */
+  readonly traceUrlTemplate?: string;
   /** Watches every generation request, beside the server's own metrics and tracing. */
   readonly observer?: RequestObserver;
 }
@@ -61,6 +68,8 @@ export interface JourneyServer {
   readonly engine: Engine;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
+  /** The journeys of recent requests (empty when journeyHistory is 0). */
+  readonly journeys: JourneyStore;
   /** Open journey spans on the API thread (0 with tracing off): empty whenever the server is idle. */
   readonly numOpenSpans: number;
   /** Starts listening; resolves with the address once bound. */
@@ -115,6 +124,7 @@ function tracingStats(engine: Engine, api: ApiTracing | null): ThreadTracingStat
 class Server implements JourneyServer {
   readonly app: Koa;
   readonly metrics: ServerMetrics;
+  readonly journeys: JourneyStore;
   private readonly http: http.Server;
   private shuttingDown = false;
   private readonly shutdown = new AbortController();
@@ -135,7 +145,11 @@ class Server implements JourneyServer {
     const names = options.servedModelName ?? defaultServedModelName(engine.config.model);
     const models = servedModels(typeof names === 'string' ? [names] : names);
     this.metrics = new ServerMetrics({ engineStats: () => engine.stats(), tracingStats: () => tracingStats(engine, apiTracing), servedModelName: models.primary });
-    const observers = [this.metrics, apiTracing, options.observer].filter((o): o is RequestObserver => o !== null && o !== undefined);
+    const history = options.journeyHistory ?? 1000;
+    if (!Number.isInteger(history) || history < 0 || history > 1_000_000) throw new RangeError('journeyHistory must be an integer from 0 to 1000000');
+    this.journeys = new JourneyStore(history);
+    // tracing first: the others read the trace id it decides
+    const observers = [apiTracing, this.metrics, this.journeys, options.observer].filter((o): o is RequestObserver => o !== null && o !== undefined);
     this.app = createApp({
       engine,
       models,
@@ -147,6 +161,9 @@ class Server implements JourneyServer {
       metricsApiKey: options.metricsApiKey ?? null,
       allowedHosts: allowedHostsFor(options),
       cors: options.cors ?? null,
+      perRequestMetrics: options.enablePerRequestMetrics ?? false,
+      journeys: history > 0 ? this.journeys : null,
+      traceUrlTemplate: options.traceUrlTemplate ?? null,
       metrics: this.metrics,
       observer: combineObservers(observers),
       isShuttingDown: () => this.shuttingDown,

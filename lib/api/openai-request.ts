@@ -18,6 +18,8 @@ export interface GenerationFields {
   readonly includeUsage: boolean;
   /** Log probabilities of each sampled token with this many alternatives; null = none. */
   readonly logprobs: number | null;
+  /** The request's include_metrics; undefined: as the server is configured. */
+  readonly includeMetrics?: boolean;
 }
 
 export interface ChatRequest extends GenerationFields {
@@ -88,9 +90,11 @@ function generationFields(body: Body, defaultMaxTokens: number | null, maxTokenK
     includeUsage = optionalBoolean(asObject(body.stream_options, 'stream_options').include_usage, 'stream_options.include_usage') ?? false;
   }
   if (body.user !== undefined && body.user !== null && typeof body.user !== 'string') throw invalid('user must be a string', 'user');
+  const includeMetrics = optionalBoolean(body.include_metrics, 'include_metrics');
   return {
     model: parseModel(body.model),
     maxTokens,
+    ...(includeMetrics !== undefined ? { includeMetrics } : {}),
     sampling: samplingFields(body),
     n: optional(body.n, 'n', { min: 1, max: MAX_N, integer: true }) ?? 1,
     stream,

@@ -24,12 +24,12 @@ const SAMPLING = [
 
 export const FIELD_POLICY: Readonly<Record<GenerationRoute, FieldPolicy>> = {
   chat: {
-    implemented: ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'n', 'stream', 'stream_options', 'logprobs', 'top_logprobs', 'response_format', ...SAMPLING],
+    implemented: ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'n', 'stream', 'stream_options', 'logprobs', 'top_logprobs', 'response_format', 'include_metrics', ...SAMPLING],
     accepted: ['user', 'metadata', 'store', 'parallel_tool_calls', 'service_tier'],
     notImplemented: ['tools', 'tool_choice', 'functions', 'function_call', 'audio', 'modalities', 'prediction', 'reasoning_effort', 'web_search_options', 'prompt_logprobs', 'echo'],
   },
   completion: {
-    implemented: ['model', 'prompt', 'max_tokens', 'n', 'best_of', 'stream', 'stream_options', 'echo', 'logprobs', 'prompt_logprobs', ...SAMPLING],
+    implemented: ['model', 'prompt', 'max_tokens', 'n', 'best_of', 'stream', 'stream_options', 'echo', 'logprobs', 'prompt_logprobs', 'include_metrics', ...SAMPLING],
     accepted: ['user', 'metadata', 'store', 'service_tier'],
     notImplemented: ['suffix'],
   },

@@ -17,7 +17,7 @@ export interface GenerationDelta {
   readonly text: string;
   /** Set on the last delta only. */
   readonly finishReason: FinishReason | null;
-  /** On the last delta: when the request was queued, first scheduled, got its first token and finished. */
+  /** When the request was queued, first scheduled, preempted and resumed, got its first token, and (on the last delta) finished. */
   readonly stamps?: Readonly<LifecycleStamps>;
   /** When the engine produced these tokens (monotonic ns). */
   readonly tsNs?: bigint;
@@ -119,6 +119,7 @@ export class RequestStream implements GenerationStream {
     }
     const extra = {
       ...(tsNs === undefined ? {} : { tsNs }),
+      ...(stamps ? { stamps } : {}),
       ...(out.logprobs ? { logprobs: out.logprobs } : {}),
       ...(this.pendingPromptLogprobs.length > 0 && (tokenIds.length > 0 || final) ? { promptLogprobs: this.pendingPromptLogprobs.splice(0) } : {}),
     };
@@ -132,7 +133,7 @@ export class RequestStream implements GenerationStream {
       this.queue.fail(error);
       return;
     }
-    this.queue.push({ tokenIds, text, finishReason: this.stopped ? 'stop' : finishReason, ...(stamps ? { stamps } : {}), ...extra });
+    this.queue.push({ tokenIds, text, finishReason: this.stopped ? 'stop' : finishReason, ...extra });
     this.queue.close();
   }
 

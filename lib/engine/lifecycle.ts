@@ -32,12 +32,26 @@ export interface LifecycleEvent {
   readonly trace?: TraceOptions;
 }
 
+/** One preemption: when the sequence lost its batch slot, and when it was scheduled again (null until then). */
+export interface PreemptionStamps {
+  readonly preemptedNs: bigint;
+  resumedNs: bigint | null;
+}
+
 /** When a sequence reached each milestone, on the monotonic clock; null until it does. */
 export interface LifecycleStamps {
   queuedNs: bigint;
+  /** The first SCHEDULED (FIRST); a resume after preemption is in `preemptions`. */
   scheduledNs: bigint | null;
   firstTokenNs: bigint | null;
   finishedNs: bigint | null;
+  /** Every PREEMPTED and the SCHEDULED (RESUME) that ended it, in order. */
+  readonly preemptions: PreemptionStamps[];
+}
+
+/** A copy that later stamps do not change. */
+export function copyStamps(s: Readonly<LifecycleStamps>): LifecycleStamps {
+  return { ...s, preemptions: s.preemptions.map((p) => ({ ...p })) };
 }
 
 const FINISH_STATUS: Readonly<Record<FinishReason, FinishStatus>> = {

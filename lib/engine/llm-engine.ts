@@ -4,10 +4,11 @@ import type { Rng } from '../util/rng.js';
 import type { EngineOutput, TokenLogprobs } from './engine-output.js';
 import { hasLogitsProcessors, LogitsProcessors } from './logits-processors.js';
 import { logprobsOf, logSumExp } from './logprobs.js';
-import { lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
+import { copyStamps, lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
 import type { Sampler } from './sampler.js';
 import type { SamplingParams } from './sampling-params.js';
-import type { Scheduler } from './scheduler.js';
+import type { Scheduler, SchedulerOutput } from './scheduler.js';
+import type { StepProfile } from './step-profile.js';
 import type { TraceOptions } from './trace-options.js';
 import { Sequence, type CancelReason, type FinishReason } from './sequence.js';
 import { validateRequest } from './validate-request.js';
@@ -80,7 +81,7 @@ export class LLMEngine {
     const seed = request.params.seed ?? this.options.rng.nextUint32();
     const seq = new Sequence(this.nextSeqId++, request.requestId, request.promptTokenIds, request.params, this.options.maxModelLen, seed);
     const now = monotonicNs();
-    this.tracked.set(seq.seqId, { seq, stamps: { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: null } });
+    this.tracked.set(seq.seqId, { seq, stamps: { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: null, preemptions: [] } });
     this.scheduler.add(seq);
     this.emit('QUEUED', seq, now, undefined, request.trace);
     return seq.seqId;
@@ -102,11 +103,12 @@ export class LLMEngine {
     return this.takeOutbox();
   }
 
-  async step(): Promise<SequenceOutput[]> {
+  /** Runs one step; with `profile`, also records what the step did and where its time went. */
+  async step(profile?: StepProfile): Promise<SequenceOutput[]> {
     if (!this.scheduler.hasUnfinished) return this.takeOutbox();
     this.stepping = true;
     try {
-      await this.runStep();
+      await this.runStep(profile);
     } finally {
       this.stepping = false;
       for (const { seqId, reason } of this.pendingAborts.splice(0)) this.finish(seqId, reason);
@@ -114,13 +116,20 @@ export class LLMEngine {
     return this.takeOutbox();
   }
 
-  private async runStep(): Promise<void> {
+  private async runStep(profile?: StepProfile): Promise<void> {
+    const startedAt = profile ? monotonicNs() : 0n;
     const output = this.scheduler.schedule();
     const scheduledAt = monotonicNs();
-    for (const seq of output.preempted) this.emit('PREEMPTED', seq, scheduledAt);
+    if (profile) this.profileBatch(profile, output, startedAt, scheduledAt);
+    for (const seq of output.preempted) {
+      this.tracked.get(seq.seqId)?.stamps.preemptions.push({ preemptedNs: scheduledAt, resumedNs: null });
+      this.emit('PREEMPTED', seq, scheduledAt);
+    }
     for (const { seq, kind } of output.admitted) {
       const tracked = this.tracked.get(seq.seqId) as Tracked;
       tracked.stamps.scheduledNs ??= scheduledAt;
+      const gap = tracked.stamps.preemptions.at(-1);
+      if (kind === 'RESUME' && gap && gap.resumedNs === null) gap.resumedNs = scheduledAt;
       this.emit('SCHEDULED', seq, scheduledAt, kind);
     }
     if (output.scheduled.length === 0) return;
@@ -130,8 +139,13 @@ export class LLMEngine {
     let promptLogprobs: ReadonlyMap<Sequence, TokenLogprobs[]>;
     try {
       const step = await this.runner.execute(output);
+      const forwardedAt = profile ? monotonicNs() : 0n;
       promptLogprobs = step.promptLogprobs;
       await this.sample(step.seqs, step.logits, sampled, logprobs);
+      if (profile) {
+        profile.forwardMs = Number(forwardedAt - scheduledAt) / 1e6;
+        profile.sampleMs = Number(monotonicNs() - forwardedAt) / 1e6;
+      }
     } catch (err) {
       // the step's sequences fail; the engine and every other sequence carry on
       const message = err instanceof Error ? err.message : String(err);
@@ -156,6 +170,28 @@ export class LLMEngine {
       if (tracked && !sampled.has(seq) && !seq.isFinished) this.outbox.push(this.outputOf(tracked, [], now, undefined, undefined, entries));
     }
     for (const seq of finished) this.retire(seq, now, sampled.has(seq) ? [seq.lastTokenId] : [], undefined, logprobs.get(seq), promptLogprobs.get(seq));
+  }
+
+  private profileBatch(profile: StepProfile, output: SchedulerOutput, startedAt: bigint, scheduledAt: bigint): void {
+    const blocks = this.scheduler.blockManager;
+    profile.step = output.step;
+    profile.scheduleMs = Number(scheduledAt - startedAt) / 1e6;
+    profile.numSeqs = output.scheduled.length;
+    profile.numPreempted = output.preempted.length;
+    profile.kvBlocksFree = blocks.numFreeBlocks;
+    profile.kvBlocksUsed = blocks.numBlocks - blocks.numFreeBlocks;
+    for (const { seq, numNewTokens } of output.scheduled) {
+      // a chunk of prompt (or a recomputed prefix after preemption) is prefill; one new token is decode
+      const prefill = numNewTokens > 1 || seq.numComputedTokens < seq.numPromptTokens;
+      if (prefill) {
+        profile.numPrefillSeqs++;
+        profile.numPrefillTokens += numNewTokens;
+      } else {
+        profile.numDecodeSeqs++;
+        profile.numDecodeTokens += numNewTokens;
+      }
+      profile.batch.push({ seqId: seq.seqId, requestId: seq.requestId });
+    }
   }
 
   /**
@@ -210,7 +246,7 @@ export class LLMEngine {
       error: error ?? null,
       numPromptTokens: seq.numPromptTokens,
       numOutputTokens: seq.numOutputTokens,
-      stamps: { ...stamps },
+      stamps: copyStamps(stamps),
       tsNs,
     };
   }

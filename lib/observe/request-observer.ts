@@ -13,12 +13,14 @@ export interface ChoiceEvent {
   readonly finishReason: FinishReason | null;
   /** When the engine produced the tokens (monotonic ns). */
   readonly tsNs?: bigint;
-  /** On a choice's last event: its engine lifecycle stamps. */
+  /** The choice's engine lifecycle stamps so far; complete on its last event. */
   readonly stamps?: Readonly<LifecycleStamps>;
   /** Per token, when the request asked for log probabilities. */
   readonly logprobs?: readonly TokenLogprobs[];
   /** Prompt positions from the second on, when asked for. */
   readonly promptLogprobs?: readonly TokenLogprobs[];
+  /** When the API thread received this delta (monotonic ns). */
+  readonly receivedNs?: bigint;
 }
 
 /** Why a request ended without success; the `reason` of the tracing contract's api.ABORTED. */
@@ -48,6 +50,13 @@ export interface RequestInfo {
   readonly promptTokens?: number;
   /** How many prompts the request holds (completions may send several). */
   readonly numPrompts?: number;
+  readonly topK?: number;
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  /** The id the response carries (`chatcmpl-…`), gen_ai.response.id. */
+  readonly responseId?: string;
+  /** The request's trace id, when it is traced (so that other observers can point to the trace). */
+  readonly traceId?: string;
 }
 
 export interface RequestOutcome {
@@ -66,11 +75,13 @@ export interface RequestLifecycle {
   traceFor(index: number): TraceOptions | undefined;
   /** Every engine request is submitted; `committedNs` is when the first was written to its queue. */
   handedOff(committedNs: bigint): void;
-  firstResponse(): void;
+  /** The first output of any choice reached the API thread at `atNs` (api.FIRST_RESPONSE_FROM_CORE). */
+  firstResponse(atNs: bigint): void;
   /** Each delta of each choice, as it arrives. */
   choiceEvent(event: ChoiceEvent): void;
-  departed(outcome: RequestOutcome): void;
-  aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null): void;
+  /** The response's last byte was handed to the socket at `atNs` (before [DONE] for streams). */
+  departed(outcome: RequestOutcome, atNs: bigint): void;
+  aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null, atNs: bigint): void;
   /** Fields for log lines about this request (trace and span ids when traced). */
   logFields(): LogFields;
 }
@@ -78,8 +89,11 @@ export interface RequestLifecycle {
 export type GenerationRoutePath = '/v1/chat/completions' | '/v1/completions' | '/v1/responses';
 
 export interface RequestObserver {
-  /** Called as the request reaches its route, before its body is read. */
-  begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders): RequestLifecycle;
+  /**
+   * Called as the request reaches its route, before its body is read, at `arrivedNs` (api.ARRIVED).
+   * Every observer gets the same stamps, so the trace, the metrics and the journey store agree.
+   */
+  begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders, arrivedNs: bigint): RequestLifecycle;
 }
 
 /** A lifecycle that records nothing: an untraced request, an observer that is off. */
@@ -99,8 +113,8 @@ export function combineObservers(observers: readonly RequestObserver[]): Request
   if (observers.length === 0) return NOOP_OBSERVER;
   if (observers.length === 1) return observers[0];
   return {
-    begin(route, operation, requestId, headers) {
-      const all = observers.map((o) => o.begin(route, operation, requestId, headers));
+    begin(route, operation, requestId, headers, arrivedNs) {
+      const all = observers.map((o) => o.begin(route, operation, requestId, headers, arrivedNs));
       return {
         described: (info) => all.forEach((l) => l.described(info)),
         traceFor: (index) => {
@@ -111,10 +125,10 @@ export function combineObservers(observers: readonly RequestObserver[]): Request
           return undefined;
         },
         handedOff: (ns) => all.forEach((l) => l.handedOff(ns)),
-        firstResponse: () => all.forEach((l) => l.firstResponse()),
+        firstResponse: (ns) => all.forEach((l) => l.firstResponse(ns)),
         choiceEvent: (e) => all.forEach((l) => l.choiceEvent(e)),
-        departed: (o) => all.forEach((l) => l.departed(o)),
-        aborted: (r, e, o) => all.forEach((l) => l.aborted(r, e, o)),
+        departed: (o, ns) => all.forEach((l) => l.departed(o, ns)),
+        aborted: (r, e, o, ns) => all.forEach((l) => l.aborted(r, e, o, ns)),
         logFields: () => Object.assign({}, ...all.map((l) => l.logFields())),
       };
     },

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import type { ResolvedEngineConfig } from '../engine/engine-config.js';
 import { createEngineCore, type EngineCoreBuilder } from '../engine/engine-core.js';
+import { emptyStepProfile } from '../engine/step-profile.js';
 import type { WeightsShare } from '../model/load-model.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
 import { READY, SHUTDOWN, THREAD_ID, waitForChange, type ChannelBuffers } from '../transport/channels.js';
@@ -10,6 +11,9 @@ import { HEAD, RingReader, RingWriter } from '../transport/ring.js';
 import { createLogger, type LogLevel } from '../util/logger.js';
 import { OutputPublisher } from './output-publisher.js';
 import { publishWorkerStats } from './worker-stats.js';
+
+/** Now, in epoch milliseconds with sub-millisecond resolution, as span times take it. */
+const epochMs = () => performance.timeOrigin + performance.now();
 
 /** What the API thread hands a worker: everything it needs to build and run one engine replica. */
 export interface EngineWorkerTask {
@@ -56,9 +60,14 @@ export async function runEngineWorker(task: EngineWorkerTask, buildCore: EngineC
         await waitForChange(submit.header, HEAD, seenHead, true);
         continue;
       }
-      const outputs = await llm.step();
+      // a sampled step records where its time went; an unsampled one measures nothing
+      const profile = tracing?.stepSampled() ? emptyStepProfile() : undefined;
+      const startMs = profile ? epochMs() : 0;
+      const outputs = await llm.step(profile);
+      const outputStartMs = profile ? epochMs() : 0;
       store();
       await publisher.publish(outputs);
+      if (profile && tracing) tracing.recordStep(profile, startMs, outputStartMs, epochMs());
       await yieldToEventLoop();
     }
     await publisher.publish(llm.finishAll('abort'));

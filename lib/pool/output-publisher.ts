@@ -31,7 +31,7 @@ export class OutputPublisher {
       // the API thread validates first, so this means the two disagree about the limits
       const now = monotonicNs();
       const error = err instanceof Error ? err.message : String(err);
-      const stamps = { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: now };
+      const stamps = { queuedNs: now, scheduledNs: null, firstTokenNs: null, finishedNs: now, preemptions: [] };
       this.refused.push({ key, newTokenIds: [], finishReason: 'error', error, stamps, tsNs: now });
     }
   }

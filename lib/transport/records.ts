@@ -113,6 +113,8 @@ export function encodeOutput(w: ByteWriter, o: RequestOutputRecord): Uint8Array 
   const mask = (scheduledNs !== null ? 1 : 0) | (firstTokenNs !== null ? 2 : 0) | (finishedNs !== null ? 4 : 0);
   w.reset().u32(o.key).u8(FINISH_REASONS.indexOf(o.finishReason)).u32Array(o.newTokenIds);
   w.u8(mask).i64(queuedNs).i64(scheduledNs ?? 0n).i64(firstTokenNs ?? 0n).i64(finishedNs ?? 0n).i64(o.tsNs);
+  w.u32(o.stamps.preemptions.length);
+  for (const p of o.stamps.preemptions) w.i64(p.preemptedNs).i64(p.resumedNs ?? -1n);
   w.string(o.error ?? '');
   w.u8((o.logprobs ? 1 : 0) | (o.promptLogprobs ? 2 : 0));
   if (o.logprobs) writeLogprobs(w, o.logprobs);
@@ -149,6 +151,11 @@ export function decodeOutput(bytes: Uint8Array): RequestOutputRecord {
   const firstToken = r.i64();
   const finished = r.i64();
   const tsNs = r.i64();
+  const preemptions = Array.from({ length: r.u32() }, () => {
+    const preemptedNs = r.i64();
+    const resumed = r.i64();
+    return { preemptedNs, resumedNs: resumed < 0n ? null : resumed };
+  });
   const error = r.string();
   const has = r.u8();
   const logprobs = has & 1 ? readLogprobs(r) : null;
@@ -161,6 +168,6 @@ export function decodeOutput(bytes: Uint8Array): RequestOutputRecord {
     newTokenIds,
     error: error === '' ? null : error,
     tsNs,
-    stamps: { queuedNs, scheduledNs: mask & 1 ? scheduled : null, firstTokenNs: mask & 2 ? firstToken : null, finishedNs: mask & 4 ? finished : null },
+    stamps: { queuedNs, scheduledNs: mask & 1 ? scheduled : null, firstTokenNs: mask & 2 ? firstToken : null, finishedNs: mask & 4 ? finished : null, preemptions },
   };
 }

@@ -23,6 +23,9 @@ export interface ReceivedSpan {
   readonly attributes: Record<string, unknown>;
   readonly events: readonly ReceivedEvent[];
   readonly status: { readonly code: string; readonly message: string };
+  readonly links: readonly { readonly traceId: string; readonly spanId: string; readonly attributes: Record<string, unknown> }[];
+  readonly startTimeUnixNano: bigint;
+  readonly endTimeUnixNano: bigint;
 }
 
 export type ReceiverMode = 'accept' | 'refuse' | 'black-hole';
@@ -134,6 +137,9 @@ export class OtlpReceiver {
               attributes: attributesOf(e.attributes),
             })),
             status: { code: s.status?.code ?? 'STATUS_CODE_UNSET', message: s.status?.message ?? '' },
+            links: (s.links ?? []).map((l: { traceId: Buffer; spanId: Buffer; attributes: KeyValue[] }) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attributesOf(l.attributes) })),
+            startTimeUnixNano: BigInt(s.startTimeUnixNano ?? 0),
+            endTimeUnixNano: BigInt(s.endTimeUnixNano ?? 0),
           });
         }
       }

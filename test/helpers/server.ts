@@ -2,6 +2,13 @@ import OpenAI from 'openai';
 import { createServer, type JourneyServer, type ServerOptions } from '../../lib/api/create-server.js';
 import { createLogger } from '../../lib/util/logger.js';
 
+/**
+ * A KV cache of 16 blocks of 4 tokens: two sequences growing to 55 tokens each cannot both stay,
+ * so one of two concurrent `PREEMPTING_REQUEST`s is preempted.
+ */
+export const PREEMPTION_PRONE = Object.freeze({ maxModelLen: 64, kvCacheTokens: 64, blockSize: 4, enablePrefixCaching: false, maxNumSeqs: 4, maxNumBatchedTokens: 64 });
+export const PREEMPTING_REQUEST = Object.freeze({ prompt: 'preempt me please', max_tokens: 37, ignore_eos: true });
+
 export interface TestServer {
   readonly server: JourneyServer;
   readonly url: string;

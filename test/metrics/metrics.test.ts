@@ -92,10 +92,10 @@ describe('/metrics', () => {
     assert.equal(delta('journey_requests_rejected_total{reason="validation_error"}'), 1);
     assert.equal(delta('journey_requests_aborted_total{reason="validation_error"}'), 0, 'a rejection is not an abort');
     assert.equal(delta('journey_requests_finished_total{finish_reason="abort"}'), 0, 'nor a finished completion');
-    assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_request_model="dummy-tiny",error_type=""}'), 2);
-    assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_request_model="dummy-tiny",error_type="validation_error"}'), 0);
-    assert.equal(delta('gen_ai_server_time_to_first_token_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="dummy-tiny"}'), 1);
-    assert.equal(delta('gen_ai_server_time_per_output_token_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="dummy-tiny"}'), 2);
+    assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_provider_name="journey-llm",gen_ai_request_model="dummy-tiny",gen_ai_response_model="dummy-tiny",gen_ai_operation_name="text_completion",error_type=""}'), 2);
+    assert.equal(delta('gen_ai_server_request_duration_seconds_count{gen_ai_provider_name="journey-llm",gen_ai_request_model="dummy-tiny",gen_ai_response_model="dummy-tiny",gen_ai_operation_name="text_completion",error_type="validation_error"}'), 0);
+    assert.equal(delta('gen_ai_server_time_to_first_token_seconds_count{gen_ai_provider_name="journey-llm",gen_ai_request_model="dummy-tiny",gen_ai_response_model="dummy-tiny",gen_ai_operation_name="chat"}'), 1);
+    assert.equal(delta('gen_ai_server_time_per_output_token_seconds_count{gen_ai_provider_name="journey-llm",gen_ai_request_model="dummy-tiny",gen_ai_response_model="dummy-tiny",gen_ai_operation_name="chat"}'), 2);
     assert.equal(m.get('journey_num_requests_running'), 0);
     assert.ok((m.get('journey_e2e_request_latency_seconds_sum') ?? 0) > (before.get('journey_e2e_request_latency_seconds_sum') ?? 0));
   });

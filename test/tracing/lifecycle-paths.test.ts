@@ -5,7 +5,7 @@ import type { EngineClient } from '../../lib/pool/engine-client.js';
 import { FAULTY_WORKER, injectFault } from '../helpers/faults.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { RecordingObserver } from '../helpers/recording-observer.js';
-import type { TestServer } from '../helpers/server.js';
+import { PREEMPTING_REQUEST, PREEMPTION_PRONE, type TestServer } from '../helpers/server.js';
 import { event, eventNames, postJson, spansOf, startTracedServer } from '../helpers/tracing.js';
 
 const MODEL = 'dummy-tiny';
@@ -213,10 +213,9 @@ describe('queue full', () => {
 
 describe('preemption', () => {
   it('shows PREEMPTED, then SCHEDULED(RESUME) with the prefill high-water mark kept', async () => {
-    // 16 blocks of 4 tokens: two sequences growing to 55 tokens each cannot both stay
-    const t = await startTracedServer(receiver, { maxModelLen: 64, kvCacheTokens: 64, blockSize: 4, enablePrefixCaching: false, maxNumSeqs: 4, maxNumBatchedTokens: 64 });
+    const t = await startTracedServer(receiver, PREEMPTION_PRONE);
     try {
-      const body = { model: MODEL, prompt: 'preempt me please', max_tokens: 37, ignore_eos: true };
+      const body = { model: MODEL, ...PREEMPTING_REQUEST };
       const results = await Promise.all([postJson(`${t.url}/v1/completions`, body), postJson(`${t.url}/v1/completions`, body)]);
       for (const r of results) assert.equal(r.status, 200);
       const all = await Promise.all(results.map((r) => spansOf(receiver, r.requestId, 1)));

@@ -85,7 +85,7 @@ describe('tracing settings', () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_SERVICE_NAME: 'svc' };
     const config = parseServerConfig(['--enable-journey-tracing', '--journey-tracing-sample-rate', '0.25'], env);
     assert.ok(typeof config === 'object');
-    assert.deepEqual(config.tracing, { enabled: true, endpoint: 'http://collector:4317', sampleRate: 0.25 });
+    assert.deepEqual(config.tracing, { enabled: true, endpoint: 'http://collector:4317', sampleRate: 0.25, stepSampleRate: 0 });
     const traces = parseServerConfig(['--enable-journey-tracing'], { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4317' });
     assert.ok(typeof traces === 'object');
     assert.equal(traces.tracing.endpoint, 'http://traces:4317');

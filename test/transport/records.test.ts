@@ -23,6 +23,9 @@ describe('records', () => {
 
   it('round-trips an untraced add-request with no seed and no max tokens', () => {
     const record = { key: 1, request: { requestId: 'r', promptTokenIds: [256], params: resolveSamplingParams({}) } };
+    const rich = resolveSamplingParams({ presencePenalty: 0.5, frequencyPenalty: -1, repetitionPenalty: 1.25, minP: 0.125, minTokens: 3, logitBias: [[4, -2.5]], logprobs: 5, promptLogprobs: 0 }, 300);
+    const withEverything = { key: 2, request: { requestId: 'r2', promptTokenIds: [1, 2], params: rich } };
+    assert.deepEqual(decodeAddRequest(encodeAddRequest(w, withEverything).slice()), withEverything);
     assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
   });
 
@@ -33,8 +36,16 @@ describe('records', () => {
         newTokenIds: finishReason ? [] : [65, 66],
         finishReason,
         error: finishReason === 'error' ? 'kernel failed: ä' : null,
-        stamps: { queuedNs: 123456789012345n, scheduledNs: finishReason ? 2n : null, firstTokenNs: null, finishedNs: finishReason ? 4n : null },
+        stamps: {
+          queuedNs: 123456789012345n,
+          scheduledNs: finishReason ? 2n : null,
+          firstTokenNs: null,
+          finishedNs: finishReason ? 4n : null,
+          preemptions: finishReason ? [{ preemptedNs: 3n, resumedNs: 3n }, { preemptedNs: 4n, resumedNs: null }] : [],
+        },
         tsNs: 987654321n,
+        ...(finishReason === 'length' ? { logprobs: [{ tokenId: 65, logprob: -0.5, top: [{ tokenId: 65, logprob: -0.5 }, { tokenId: 7, logprob: -2 }] }] } : {}),
+        ...(finishReason === 'stop' ? { promptLogprobs: [{ tokenId: 1, logprob: -1.25, top: [] }] } : {}),
       };
       assert.deepEqual(decodeOutput(encodeOutput(w, record).slice()), record);
     }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Engine } from '../../engine/engine.js';
 import type { TokenLogprobs } from '../../engine/engine-output.js';
+import type { LifecycleStamps } from '../../engine/lifecycle.js';
+import { choiceTimings, metricsObject, serverTiming, slowestChoice, type ChoiceRecord } from '../../observe/journey/timings.js';
 import type { SamplingParamsInput } from '../../engine/sampling-params.js';
 import { EngineFailureError, InvalidRequestError, RequestTimeoutError } from '../../errors.js';
 import type { ChoiceEvent, GenerationRoutePath, RequestLifecycle, RequestObserver, RequestOutcome } from '../../observe/request-observer.js';
@@ -34,6 +36,8 @@ export interface GenerationRouteDeps {
   readonly isShuttingDown: () => boolean;
   /** Aborted, with a server_shutdown error, when the server stops serving requests in flight. */
   readonly shutdownSignal: AbortSignal;
+  /** Every response carries its `metrics` object unless the request says include_metrics: false. */
+  readonly perRequestMetrics: boolean;
   readonly logger: Logger;
 }
 
@@ -55,7 +59,10 @@ interface Prepared {
   readonly model: string;
 }
 
-interface ChoiceState {
+interface ChoiceState extends ChoiceRecord {
+  firstReceivedNs: bigint | null;
+  completionTokens: number;
+  stamps: Readonly<LifecycleStamps> | null;
   text: string;
   finishReason: ChoiceResult['finishReason'];
   logprobs: TokenLogprobs[] | null;
@@ -69,13 +76,13 @@ export function generationRoute(deps: GenerationRouteDeps, kind: GenerationKind)
     const clientId = requestIdFrom(ctx.get('x-request-id'));
     const requestId = clientId ?? `${idPrefix}-${randomBytes(12).toString('hex')}`;
     const responseId = clientId ? `${idPrefix}-${clientId}` : requestId;
-    return new GenerationRequest(ctx, deps, requestId, responseId, kind, deps.observer.begin(path, operation, requestId, ctx.headers)).serve();
+    const arrivedNs = process.hrtime.bigint();
+    return new GenerationRequest(ctx, deps, requestId, responseId, kind, arrivedNs, deps.observer.begin(path, operation, requestId, ctx.headers, arrivedNs)).serve();
   };
 }
 
 class GenerationRequest {
   private readonly created = Math.floor(Date.now() / 1000);
-  private readonly arrivalNs = process.hrtime.bigint();
   private firstResponseNs: bigint | null = null;
   /** Aborted when the client disconnects or the request timeout fires. */
   private readonly controller = new AbortController();
@@ -94,6 +101,7 @@ class GenerationRequest {
     private readonly id: string,
     private readonly responseId: string,
     private readonly kind: GenerationKind,
+    private readonly arrivedNs: bigint,
     private readonly lifecycle: RequestLifecycle,
   ) {
     this.signal = AbortSignal.any([this.controller.signal, deps.shutdownSignal]);
@@ -149,13 +157,19 @@ class GenerationRequest {
     const echoes = 'echo' in request && request.echo ? request.prompts.map((p) => (typeof p === 'string' ? p : tokenizer.decode(p))) : null;
     this.promptTokens = prompts.reduce((sum, p) => sum + p.length, 0);
     const s = request.sampling;
+    const traceId = this.lifecycle.logFields().trace_id;
     this.lifecycle.described({
       requestId: this.id,
+      responseId: this.responseId,
       requestedModel: boundText(request.model ?? this.deps.models.primary),
       servedModel: this.deps.models.primary,
       ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
       ...(s.topP !== undefined ? { topP: s.topP } : {}),
       ...(s.seed !== undefined && s.seed !== null ? { seed: s.seed } : {}),
+      ...(s.topK !== undefined ? { topK: s.topK } : {}),
+      ...(s.presencePenalty !== undefined ? { presencePenalty: s.presencePenalty } : {}),
+      ...(s.frequencyPenalty !== undefined ? { frequencyPenalty: s.frequencyPenalty } : {}),
+      ...(typeof traceId === 'string' ? { traceId } : {}),
       maxTokens: request.maxTokens,
       n: request.n,
       stream: request.stream,
@@ -189,18 +203,22 @@ class GenerationRequest {
   }
 
   /** Adds a choice's event to its state; returns whether it was that choice's first. */
-  private record(e: ChoiceEvent, wantsLogprobs: boolean): boolean {
+  private record(received: ChoiceEvent, wantsLogprobs: boolean): boolean {
+    const receivedNs = process.hrtime.bigint();
+    const e = { ...received, receivedNs };
     const first = !this.choices.has(e.index);
-    const state = this.choices.get(e.index) ?? { text: '', finishReason: null, logprobs: wantsLogprobs ? [] : null, promptLogprobs: [] };
+    const state = this.choices.get(e.index) ?? { index: e.index, firstReceivedNs: receivedNs, completionTokens: 0, stamps: null, text: '', finishReason: null, logprobs: wantsLogprobs ? [] : null, promptLogprobs: [] };
     state.text += e.text;
+    state.completionTokens += e.tokenIds.length;
+    if (e.stamps) state.stamps = e.stamps;
     state.finishReason = e.finishReason ?? state.finishReason;
     if (e.logprobs) state.logprobs?.push(...e.logprobs);
     if (e.promptLogprobs) state.promptLogprobs.push(...e.promptLogprobs);
     this.choices.set(e.index, state);
     this.completionTokens += e.tokenIds.length;
     if (this.choices.size === 1 && first) {
-      this.firstResponseNs = process.hrtime.bigint();
-      this.lifecycle.firstResponse();
+      this.firstResponseNs = receivedNs;
+      this.lifecycle.firstResponse(receivedNs);
     }
     this.lifecycle.choiceEvent(e);
     return first;
@@ -236,9 +254,12 @@ class GenerationRequest {
   private async respondJson(choices: ChoiceStreams, prepared: Prepared, stallGuard: StallGuard): Promise<void> {
     for await (const e of choices.events()) this.record(e, prepared.request.logprobs !== null);
     const usage = usageOf(this.promptTokens, this.completionTokens);
-    const body = JSON.stringify(prepared.format.response(this.formatContext(prepared), this.results(prepared), usage));
+    const response = prepared.format.response(this.formatContext(prepared), this.results(prepared), usage);
+    const body = JSON.stringify(this.wantsMetrics(prepared) ? { ...response, metrics: this.metricsOf() } : response);
     const res = this.ctx.res;
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': this.id });
+    const slowest = slowestChoice([...this.choices.values()]);
+    const timing = serverTiming(slowest ? choiceTimings(this.arrivedNs, slowest) : null, Number(process.hrtime.bigint() - this.arrivedNs) / 1e6);
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': this.id, 'server-timing': timing });
     res.end(body);
     if (res.writableLength > 0) stallGuard.blocked();
     this.depart();
@@ -257,9 +278,32 @@ class GenerationRequest {
       await send(shaper.delta({ index: e.index, text: e.text, finishReason: e.finishReason, first, logprobs: e.logprobs ?? null, prefix }));
     }
     await send(shaper.end(this.results(prepared), usageOf(this.promptTokens, this.completionTokens)));
+    if (this.wantsMetrics(prepared)) {
+      const e = this.formatContext(prepared).envelope;
+      await send([{ data: { id: e.id, object: this.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: e.created, model: e.model, choices: [], metrics: this.metricsOf() } }]);
+    }
     this.depart(); // before [DONE], as the tracing contract has it
     if (shaper.endsWithDone) await sse.send('[DONE]');
     sse.end();
+  }
+
+  private wantsMetrics({ request }: Prepared): boolean {
+    return this.kind !== 'responses' && (request.includeMetrics ?? this.deps.perRequestMetrics);
+  }
+
+  /**
+   * The per-request `metrics` object: the slowest choice's figures (the one Server-Timing shows),
+   * and with several choices one entry per choice too. e2e_ms runs to when the object is made.
+   */
+  private metricsOf(): object {
+    const e2eMs = Number(process.hrtime.bigint() - this.arrivedNs) / 1e6;
+    const choices = [...this.choices.values()].sort((a, b) => a.index - b.index);
+    const of = (c: ChoiceState) => metricsObject(choiceTimings(this.arrivedNs, c), c.completionTokens, e2eMs);
+    const slowest = slowestChoice(choices);
+    return {
+      ...(slowest ? of(slowest) : {}),
+      ...(choices.length > 1 ? { choices: choices.map((c) => ({ index: c.index, ...of(c) })) } : {}),
+    };
   }
 
   private outcome(): RequestOutcome {
@@ -271,7 +315,7 @@ class GenerationRequest {
     if (this.finished) return;
     this.finished = true;
     const outcome = this.outcome();
-    this.lifecycle.departed(outcome);
+    this.lifecycle.departed(outcome, process.hrtime.bigint());
     this.ctx.state.access = this.accessFields();
   }
 
@@ -281,7 +325,7 @@ class GenerationRequest {
       requestId: this.id,
       promptTokens: this.promptTokens,
       outputTokens: this.completionTokens,
-      ...(this.firstResponseNs !== null ? { ttftMs: Number(this.firstResponseNs - this.arrivalNs) / 1e6 } : {}),
+      ...(this.firstResponseNs !== null ? { ttftMs: Number(this.firstResponseNs - this.arrivedNs) / 1e6 } : {}),
       ...this.lifecycle.logFields(),
     };
   }
@@ -291,7 +335,7 @@ class GenerationRequest {
     const reason = abortReasonOf(err);
     if (!this.finished) {
       this.finished = true;
-      this.lifecycle.aborted(reason, err, this.choices.size > 0 ? this.outcome() : null);
+      this.lifecycle.aborted(reason, err, this.choices.size > 0 ? this.outcome() : null, process.hrtime.bigint());
     }
     this.ctx.state.access = { ...this.accessFields(), abortReason: reason };
     const fields = { requestId: this.id, reason, ...this.lifecycle.logFields() };

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AbortReason, ChoiceEvent, GenerationRoutePath, RequestInfo, RequestLifecycle, RequestObserver, RequestOutcome } from '../request-observer.js';
 import type { EngineStats } from '../../engine/engine.js';
 import { nsToSeconds } from '../../util/clock.js';
+import { PROVIDER_NAME } from '../tracing/names.js';
 
 /** Tracing numbers of one thread, for the journey_tracing_* metrics. */
 export interface ThreadTracingStats {
@@ -19,6 +20,9 @@ export interface MetricsSources {
   readonly servedModelName: string;
 }
 
+/** Labels of the gen_ai_server_* histograms: gen_ai.operation.name and gen_ai.provider.name are required by the conventions. */
+const SEMCONV_LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
+
 // bucket boundaries of the OpenTelemetry GenAI semantic conventions, extended for CPU inference
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const TPOT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10];
@@ -31,7 +35,8 @@ const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 
  */
 export class ServerMetrics implements RequestObserver {
   readonly registry = new Registry();
-  private readonly labels: { gen_ai_request_model: string };
+  /** The GenAI conventions' required and recommended labels that do not change per request. */
+  private readonly labels: { gen_ai_provider_name: string; gen_ai_request_model: string; gen_ai_response_model: string };
 
   private readonly promptTokens = this.counter('journey_prompt_tokens_total', 'Prompt tokens processed.');
   private readonly generationTokens = this.counter('journey_generation_tokens_total', 'Tokens generated.');
@@ -47,12 +52,12 @@ export class ServerMetrics implements RequestObserver {
   private readonly queueTime = this.histogram('journey_request_queue_time_seconds', 'Engine queue to first batch slot, per completion.', DURATION_BUCKETS);
   private readonly prefillTime = this.histogram('journey_request_prefill_time_seconds', 'First batch slot to first token, per completion.', DURATION_BUCKETS);
   private readonly decodeTime = this.histogram('journey_request_decode_time_seconds', 'First token to finish, per completion.', DURATION_BUCKETS);
-  private readonly semconvTtft = this.histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai.server.time_to_first_token', TTFT_BUCKETS, ['gen_ai_operation_name', 'gen_ai_request_model']);
-  private readonly semconvTpot = this.histogram('gen_ai_server_time_per_output_token_seconds', 'gen_ai.server.time_per_output_token', TPOT_BUCKETS, ['gen_ai_operation_name', 'gen_ai_request_model']);
-  private readonly semconvDuration = this.histogram('gen_ai_server_request_duration_seconds', 'gen_ai.server.request.duration', DURATION_BUCKETS, ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type']);
+  private readonly semconvTtft = this.histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai.server.time_to_first_token', TTFT_BUCKETS, SEMCONV_LABELS);
+  private readonly semconvTpot = this.histogram('gen_ai_server_time_per_output_token_seconds', 'gen_ai.server.time_per_output_token', TPOT_BUCKETS, SEMCONV_LABELS);
+  private readonly semconvDuration = this.histogram('gen_ai_server_request_duration_seconds', 'gen_ai.server.request.duration', DURATION_BUCKETS, [...SEMCONV_LABELS, 'error_type']);
 
   constructor(private readonly sources: MetricsSources) {
-    this.labels = { gen_ai_request_model: sources.servedModelName };
+    this.labels = { gen_ai_provider_name: PROVIDER_NAME, gen_ai_request_model: sources.servedModelName, gen_ai_response_model: sources.servedModelName };
     collectDefaultMetrics({ register: this.registry });
     this.engineGauges();
     this.tracingMetrics();
@@ -66,8 +71,8 @@ export class ServerMetrics implements RequestObserver {
     return this.registry.metrics();
   }
 
-  begin(_route: GenerationRoutePath, operation: 'chat' | 'text_completion'): RequestLifecycle {
-    return new RequestMetrics(this, operation);
+  begin(_route: GenerationRoutePath, operation: 'chat' | 'text_completion', _requestId: string, _headers: unknown, arrivedNs: bigint): RequestLifecycle {
+    return new RequestMetrics(this, operation, arrivedNs);
   }
 
   /** Prompt and generated tokens counted since the server started. */
@@ -76,13 +81,12 @@ export class ServerMetrics implements RequestObserver {
   }
 
   /** @internal called by RequestMetrics */
-  record(r: RequestMetrics, outcome: RequestOutcome | null, reason: AbortReason | null): void {
+  record(r: RequestMetrics, outcome: RequestOutcome | null, reason: AbortReason | null, end: bigint): void {
     if (!r.reachedEngine && reason !== null) {
       // refused before any work: counted by why, and nowhere else (no tokens, no latencies)
       this.rejected.inc({ reason });
       return;
     }
-    const end = process.hrtime.bigint();
     const labels = { ...this.labels, gen_ai_operation_name: r.operation };
     if (r.firstResponseNs !== null) {
       const ttft = nsToSeconds(r.firstResponseNs - r.arrivalNs);
@@ -198,7 +202,6 @@ export class ServerMetrics implements RequestObserver {
 
 /** One request's numbers as it goes; reported once, when it departs or aborts. */
 class RequestMetrics implements RequestLifecycle {
-  readonly arrivalNs = process.hrtime.bigint();
   firstResponseNs: bigint | null = null;
   promptTokens = 0;
   completionTokens = 0;
@@ -211,6 +214,7 @@ class RequestMetrics implements RequestLifecycle {
   constructor(
     private readonly metrics: ServerMetrics,
     readonly operation: 'chat' | 'text_completion',
+    readonly arrivalNs: bigint,
   ) {}
 
   described(info: RequestInfo): void {
@@ -229,8 +233,8 @@ class RequestMetrics implements RequestLifecycle {
     this.reachedEngine = true;
   }
 
-  firstResponse(): void {
-    this.firstResponseNs ??= process.hrtime.bigint();
+  firstResponse(atNs: bigint): void {
+    this.firstResponseNs ??= atNs;
   }
 
   choiceEvent(e: ChoiceEvent): void {
@@ -241,16 +245,16 @@ class RequestMetrics implements RequestLifecycle {
     if (e.tsNs !== undefined) this.lastTsNs.set(e.index, e.tsNs);
   }
 
-  departed(outcome: RequestOutcome): void {
+  departed(outcome: RequestOutcome, atNs: bigint): void {
     if (this.done) return;
     this.done = true;
-    this.metrics.record(this, outcome, null);
+    this.metrics.record(this, outcome, null, atNs);
   }
 
-  aborted(reason: AbortReason, _error: unknown, outcome: RequestOutcome | null): void {
+  aborted(reason: AbortReason, _error: unknown, outcome: RequestOutcome | null, atNs: bigint): void {
     if (this.done) return;
     this.done = true;
-    this.metrics.record(this, outcome, reason);
+    this.metrics.record(this, outcome, reason, atNs);
   }
 
   logFields() {

@@ -5,7 +5,7 @@ import type { TraceCarrier } from '../../engine/trace-options.js';
 import { boundText } from '../../util/bound-text.js';
 import type { Logger } from '../../util/logger.js';
 import { extractClientContext, injectCarrier } from './carrier.js';
-import { API_EVENT, ATTR, SCOPE, SPAN } from './names.js';
+import { API_EVENT, ATTR, PROVIDER_NAME, SCOPE, SPAN } from './names.js';
 import { SpanTracker } from './span-tracker.js';
 import type { TracingConfig } from './tracing-config.js';
 
@@ -31,7 +31,7 @@ export class ApiTracing extends SpanTracker<string, ApiSpanLifecycle> implements
     super(config, logger, 'api');
   }
 
-  begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders): RequestLifecycle {
+  begin(route: GenerationRoutePath, operation: 'chat' | 'text_completion', requestId: string, headers: IncomingHttpHeaders, arrivedNs: bigint): RequestLifecycle {
     try {
       const client = extractClientContext(headers);
       if (client === null && headers.traceparent !== undefined) this.failed('traceparent', 'ignoring a malformed traceparent header');
@@ -39,10 +39,10 @@ export class ApiTracing extends SpanTracker<string, ApiSpanLifecycle> implements
       if (!sampled) return UNTRACED;
       const span = this.tracer(SCOPE.api).startSpan(
         SPAN.request,
-        { kind: SpanKind.SERVER, attributes: { [ATTR.requestId]: requestId, [ATTR.httpRoute]: route, [ATTR.operationName]: operation } },
+        { kind: SpanKind.SERVER, attributes: { [ATTR.requestId]: requestId, [ATTR.httpRoute]: route, [ATTR.operationName]: operation, [ATTR.providerName]: PROVIDER_NAME } },
         client?.context ?? ROOT_CONTEXT,
       );
-      span.addEvent(API_EVENT.arrived, monotonic());
+      span.addEvent(API_EVENT.arrived, monotonic(arrivedNs));
       const lifecycle = new ApiSpanLifecycle(span, injectCarrier(span), () => this.open.delete(requestId), (cause, err) => this.failed(cause, err));
       this.open.set(requestId, lifecycle);
       return lifecycle;
@@ -54,7 +54,7 @@ export class ApiTracing extends SpanTracker<string, ApiSpanLifecycle> implements
 
   /** Ends every span still open (their requests are being cut short), then flushes the exporter. */
   async shutdown(): Promise<void> {
-    for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null);
+    for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null, process.hrtime.bigint());
     await this.releaseProvider();
   }
 
@@ -79,7 +79,15 @@ class ApiSpanLifecycle implements RequestLifecycle {
       if (info.temperature !== undefined) a[ATTR.temperature] = info.temperature;
       if (info.topP !== undefined) a[ATTR.topP] = info.topP;
       if (info.maxTokens !== undefined && info.maxTokens !== null) a[ATTR.maxTokens] = info.maxTokens;
-      if (info.n !== undefined) a[ATTR.n] = info.n;
+      if (info.n !== undefined) {
+        a[ATTR.n] = info.n; // the contract's name
+        a[ATTR.choiceCount] = info.n; // the conventions' name for it
+      }
+      // an integer attribute, as the conventions type it
+      if (info.topK !== undefined) a[ATTR.topK] = Math.trunc(info.topK);
+      if (info.presencePenalty !== undefined) a[ATTR.presencePenalty] = info.presencePenalty;
+      if (info.frequencyPenalty !== undefined) a[ATTR.frequencyPenalty] = info.frequencyPenalty;
+      if (info.responseId !== undefined) a[ATTR.responseId] = info.responseId;
       if (info.seed !== undefined) a[ATTR.seed] = info.seed;
       if (info.stream !== undefined) a[ATTR.stream] = info.stream;
       if (info.promptTokens !== undefined) a[ATTR.inputTokens] = info.promptTokens;
@@ -95,24 +103,24 @@ class ApiSpanLifecycle implements RequestLifecycle {
     this.guard('handoff', () => this.span.addEvent(API_EVENT.handoff, monotonic(committedNs)));
   }
 
-  firstResponse(): void {
+  firstResponse(atNs: bigint): void {
     if (this.sentFirst) return;
     this.sentFirst = true;
-    this.guard('first-response', () => this.span.addEvent(API_EVENT.firstResponse, monotonic()));
+    this.guard('first-response', () => this.span.addEvent(API_EVENT.firstResponse, monotonic(atNs)));
   }
 
   choiceEvent(): void {}
 
-  departed(outcome: RequestOutcome): void {
-    this.finish(outcome, () => this.span.addEvent(API_EVENT.departed, monotonic()));
+  departed(outcome: RequestOutcome, atNs: bigint): void {
+    this.finish(outcome, () => this.span.addEvent(API_EVENT.departed, monotonic(atNs)));
   }
 
-  aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null): void {
+  aborted(reason: AbortReason, error: unknown, outcome: RequestOutcome | null, atNs: bigint): void {
     // error messages may quote what the client sent: bounded, whatever made them
     const message = boundText(error instanceof Error ? error.message : error === undefined ? '' : String(error));
     this.finish(outcome, () => {
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: message || reason });
-      this.span.addEvent(API_EVENT.aborted, { ...monotonic(), [ATTR.reason]: reason, ...(message ? { [ATTR.error]: message } : {}) });
+      this.span.addEvent(API_EVENT.aborted, { ...monotonic(atNs), [ATTR.reason]: reason, ...(message ? { [ATTR.error]: message } : {}) });
     });
   }
 

@@ -1,5 +1,6 @@
-import { ROOT_CONTEXT, SpanKind, type Attributes, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, type Attributes, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { LifecycleEvent } from '../../engine/lifecycle.js';
+import type { StepProfile } from '../../engine/step-profile.js';
 import type { Logger } from '../../util/logger.js';
 import { contextFromCarrier } from './carrier.js';
 import { ATTR, CORE_EVENT_PREFIX, SCOPE, SPAN } from './names.js';
@@ -14,6 +15,8 @@ import type { TracingConfig } from './tracing-config.js';
 export class CoreTracing extends SpanTracker<number, Span> {
   /** Set by the worker loop: publishes this worker's tracing numbers where the API thread reads them. */
   onCountsChanged: () => void = () => {};
+  /** Core spans that ended during the current step, so that its step span can still link them. */
+  private readonly endedThisStep = new Map<number, SpanContext>();
 
   constructor(config: TracingConfig, workerIndex: number, logger: Logger) {
     super(config, logger, `engine-worker-${workerIndex}`, workerIndex);
@@ -28,7 +31,10 @@ export class CoreTracing extends SpanTracker<number, Span> {
       if (event.type === 'QUEUED') this.start(event);
       const span = this.open.get(event.seqId);
       if (!span) return;
-      if (event.type === 'FINISHED') this.open.delete(event.seqId); // untrack first, whatever follows
+      if (event.type === 'FINISHED') {
+        this.open.delete(event.seqId); // untrack first, whatever follows
+        if (this.config.stepSampleRate > 0) this.endedThisStep.set(event.seqId, span.spanContext());
+      }
       try {
         span.addEvent(CORE_EVENT_PREFIX + event.type, attributesOf(event));
       } finally {
@@ -38,6 +44,54 @@ export class CoreTracing extends SpanTracker<number, Span> {
       this.fault(String(err), err, 'journey tracing failed in an engine worker; generation is not affected');
     }
   };
+
+  /** Whether the next engine step gets an llm_step span: the worker's own decision, per step. */
+  stepSampled(): boolean {
+    this.endedThisStep.clear(); // a new step begins
+    return this.config.stepSampleRate > 0 && Math.random() < this.config.stepSampleRate;
+  }
+
+  /**
+   * An llm_step span for a sampled step (§7): a root span from the start of schedule() to the
+   * outputs written to the ring, with one link to the llm_core span of every traced request in
+   * its batch. Times are epoch milliseconds (high resolution).
+   */
+  recordStep(profile: StepProfile, startMs: number, outputStartMs: number, endMs: number): void {
+    try {
+      const links: Link[] = [];
+      for (const { seqId, requestId } of profile.batch) {
+        const context = this.open.get(seqId)?.spanContext() ?? this.endedThisStep.get(seqId);
+        if (context) links.push({ context, attributes: { [ATTR.requestId]: requestId } });
+      }
+      const span = this.tracer(SCOPE.core).startSpan(
+        SPAN.step,
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: startMs,
+          links,
+          attributes: {
+            [ATTR.schedulerStep]: profile.step,
+            [ATTR.batchNumSeqs]: profile.numSeqs,
+            [ATTR.batchNumPrefillSeqs]: profile.numPrefillSeqs,
+            [ATTR.batchNumDecodeSeqs]: profile.numDecodeSeqs,
+            [ATTR.batchNumPrefillTokens]: profile.numPrefillTokens,
+            [ATTR.batchNumDecodeTokens]: profile.numDecodeTokens,
+            [ATTR.kvBlocksUsed]: profile.kvBlocksUsed,
+            [ATTR.kvBlocksFree]: profile.kvBlocksFree,
+            [ATTR.batchNumPreempted]: profile.numPreempted,
+            [ATTR.stepScheduleMs]: profile.scheduleMs,
+            [ATTR.stepForwardMs]: profile.forwardMs,
+            [ATTR.stepSampleMs]: profile.sampleMs,
+            [ATTR.stepOutputMs]: endMs - outputStartMs,
+          },
+        },
+        ROOT_CONTEXT,
+      );
+      span.end(endMs);
+    } catch (err) {
+      this.fault('step-span', err, 'journey tracing failed in an engine worker; generation is not affected');
+    }
+  }
 
   /** Ends spans still open (their worker is stopping), then flushes the exporter. */
   async shutdown(): Promise<void> {

@@ -2,7 +2,7 @@
  * Every span, event and attribute name of the journey tracing contract
  * (shared/spec/journey-tracing.md), in one place. Dashboards and queries depend on these strings.
  */
-export const SPAN = Object.freeze({ request: 'llm_request', core: 'llm_core' });
+export const SPAN = Object.freeze({ request: 'llm_request', core: 'llm_core', step: 'llm_step' });
 export const SCOPE = Object.freeze({ api: 'journey.api', core: 'journey.scheduler' });
 
 export const API_EVENT = Object.freeze({
@@ -52,7 +52,30 @@ export const ATTR = Object.freeze({
   numPreemptions: 'num_preemptions',
   scheduleKind: 'schedule.kind',
   finishStatus: 'finish.status',
+  // on llm_step (§7)
+  batchNumSeqs: 'batch.num_seqs',
+  batchNumPrefillSeqs: 'batch.num_prefill_seqs',
+  batchNumDecodeSeqs: 'batch.num_decode_seqs',
+  batchNumPrefillTokens: 'batch.num_prefill_tokens',
+  batchNumDecodeTokens: 'batch.num_decode_tokens',
+  kvBlocksUsed: 'kv.blocks_used',
+  kvBlocksFree: 'kv.blocks_free',
+  batchNumPreempted: 'batch.num_preempted',
+  stepScheduleMs: 'step.schedule_ms',
+  stepForwardMs: 'step.forward_ms',
+  stepSampleMs: 'step.sample_ms',
+  stepOutputMs: 'step.output_ms',
+  // current GenAI conventions, beside the contract's own names
+  providerName: 'gen_ai.provider.name',
+  choiceCount: 'gen_ai.request.choice.count',
+  topK: 'gen_ai.request.top_k',
+  presencePenalty: 'gen_ai.request.presence_penalty',
+  frequencyPenalty: 'gen_ai.request.frequency_penalty',
+  responseId: 'gen_ai.response.id',
 });
+
+/** gen_ai.provider.name: no well-known value fits a self-hosted server, so the conventions' custom value is its own name. */
+export const PROVIDER_NAME = 'journey-llm';
 
 /** Resource attributes that say which thread exported a span. */
 export const RESOURCE_ATTR = Object.freeze({ threadName: 'thread.name', workerIndex: 'journey.worker.index' });

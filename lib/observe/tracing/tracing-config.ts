@@ -10,6 +10,8 @@ export interface TracingConfig {
   readonly endpoint: string;
   /** Fraction of requests traced when the client sends no sampling decision. */
   readonly sampleRate: number;
+  /** Fraction of engine steps traced as llm_step spans (§7); each worker decides per step. */
+  readonly stepSampleRate: number;
   readonly serviceName: string;
   readonly serviceVersion: string;
   /** One id for the whole server, shared by the API thread and every worker. */
@@ -26,6 +28,7 @@ export const TRACING_OFF: TracingConfig = Object.freeze({
   enabled: false,
   endpoint: '',
   sampleRate: 1,
+  stepSampleRate: 0,
   serviceName: 'journey-llm',
   serviceVersion: '0.0.0',
   serviceInstanceId: '',
@@ -44,6 +47,7 @@ export interface TracingInput {
   readonly enabled?: boolean;
   readonly endpoint?: string;
   readonly sampleRate?: number;
+  readonly stepSampleRate?: number;
   readonly serviceName?: string;
   readonly maxQueueSize?: number;
   readonly exportTimeoutMs?: number;
@@ -60,6 +64,9 @@ export function resolveTracingConfig(input: TracingInput = {}, env: NodeJS.Proce
   const sampleRate = input.sampleRate ?? 1;
   const problem = numberProblem(sampleRate, SAMPLE_RATE_RULE);
   if (problem !== null) throw new RangeError(`the journey tracing sample rate ${problem}`);
+  const stepSampleRate = input.stepSampleRate ?? 0;
+  const stepProblem = numberProblem(stepSampleRate, SAMPLE_RATE_RULE);
+  if (stepProblem !== null) throw new RangeError(`the journey step sample rate ${stepProblem}`);
   if (enabled && endpoint === null) {
     throw new RangeError('journey tracing is enabled but no OTLP endpoint is set: pass --otlp-traces-endpoint (or set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)');
   }
@@ -69,6 +76,7 @@ export function resolveTracingConfig(input: TracingInput = {}, env: NodeJS.Proce
     enabled,
     endpoint: endpoint ?? '',
     sampleRate,
+    stepSampleRate,
     serviceName: input.serviceName ?? env.OTEL_SERVICE_NAME ?? TRACING_OFF.serviceName,
     serviceVersion,
     serviceInstanceId,
