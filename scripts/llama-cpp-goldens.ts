@@ -11,18 +11,22 @@
  *                            parsed, its detokenization, and the end-of-generation tokens
  *   model-<checkpoint>.json  each greedy prompt's ids, 32 greedy tokens, and the top logits of
  *                            every step, with the checkpoint's SHA-256
+ *   <quantized>.gguf         the checkpoints of QUANTIZED_CHECKPOINTS, quantized by llama.cpp's
+ *                            llama-quantize (built from source on first use, ~7 minutes), each
+ *                            with its model-<name>.json
  *   chat-templates.json      conversations rendered by Python's jinja2 (as transformers renders
  *                            chat templates) through each vocabulary's template, and their ids
  * Requires python3 with jinja2 (Debian: apt-get install python3-jinja2).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCheckpoint, CHECKPOINTS, type CheckpointSpec } from '../test/helpers/checkpoints.js';
+import { buildCheckpoint, checkpoint, CHECKPOINTS, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath, type CheckpointSpec } from '../test/helpers/checkpoints.js';
 import { CONVERSATIONS, GREEDY_PROMPTS, GREEDY_TOKENS, TOKENIZER_CORPUS, TOP_LOGITS } from '../test/helpers/golden-inputs.js';
 import { loadVocabulary, type VocabName } from '../test/helpers/vocabularies.js';
-import { bundledCommit, NODE_LLAMA_CPP_VERSION, nodeLlamaCpp, scratchDir } from './llama-cpp-tool.js';
+import { buildLlamaCpp, bundledCommit, NODE_LLAMA_CPP_VERSION, nodeLlamaCpp, scratchDir } from './llama-cpp-tool.js';
 
 /** transformers' chat-template environment (utils/chat_template_utils.py), fed JSON requests on stdin. */
 const RENDER_PY = `
@@ -99,8 +103,27 @@ if (wanted('chat-templates')) write('chat-templates.json', { source: { ...source
 for (const spec of CHECKPOINTS) {
   if (!wanted(spec.name)) continue;
   const { path: file, sha256 } = buildCheckpoint(spec, checkpointDir);
+  write(`model-${spec.name}.json`, { source, checkpoint: spec.name, sha256, prompts: await greedyRuns(file, spec.contextLength) });
+  process.stderr.write(`${spec.name}: done\n`);
+}
+
+// quantized by llama.cpp itself: the file is committed beside its golden
+for (const q of QUANTIZED_CHECKPOINTS) {
+  if (!wanted(q.name)) continue;
+  const spec = checkpoint(q.source);
+  const from = buildCheckpoint(spec, checkpointDir);
+  const file = quantizedCheckpointPath(q);
+  execFileSync(path.join(buildLlamaCpp(), 'llama-quantize'), [from.path, file, q.quantization, '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const golden = { source: { ...source, quantizedBy: `llama-quantize ${q.quantization}` }, checkpoint: q.name, sourceSha256: from.sha256, sha256, prompts: await greedyRuns(file, spec.contextLength) };
+  write(`model-${q.name}.json`, golden);
+  process.stderr.write(`${q.name}: done\n`);
+}
+
+/** Each greedy prompt's ids, GREEDY_TOKENS greedy tokens, and the top logits of every step. */
+async function greedyRuns(file: string, contextLength: number) {
   const model = await llama.loadModel({ modelPath: file });
-  const context = await model.createContext({ contextSize: spec.contextLength, batchSize: spec.contextLength, threads: 1, flashAttention: false });
+  const context = await model.createContext({ contextSize: contextLength, batchSize: contextLength, threads: 1, flashAttention: false });
   const prompts = [];
   const sequence = context.getSequence();
   for (const text of GREEDY_PROMPTS) {
@@ -118,10 +141,9 @@ for (const spec of CHECKPOINTS) {
     prompts.push({ text, promptIds, steps });
   }
   sequence.dispose();
-  write(`model-${spec.name}.json`, { source, checkpoint: spec.name, sha256, prompts });
   await context.dispose();
   await model.dispose();
-  process.stderr.write(`${spec.name}: done\n`);
+  return prompts;
 }
 
 function stripBos(text: string, bos: string | null): string {

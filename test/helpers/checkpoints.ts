@@ -34,6 +34,8 @@ export interface CheckpointSpec {
   readonly tiedEmbeddings: boolean;
   /** Llama 3 rope scaling, written as a rope_freqs tensor the way the converter computes it. */
   readonly llama3RopeScaling?: { readonly factor: number; readonly lowFreqFactor: number; readonly highFreqFactor: number; readonly originalContext: number };
+  /** Keep only the first N tokens of the vocabulary (SentencePiece only: bytes come first, so any text still encodes). */
+  readonly vocabLimit?: number;
   /** A token the (untied) LM head favours, so that the model emits it: to see generation stop at it. */
   readonly favouredToken?: number;
   readonly seed: number;
@@ -83,7 +85,33 @@ export const CHECKPOINTS: readonly CheckpointSpec[] = [
     seed: 350,
   },
   ...TYPES.map((type, i) => ({ name: `qwen3-${type.toLowerCase()}`, arch: 'qwen3' as const, vocab: 'qwen3' as const, type, dim: 32, layers: 2, heads: 2, kvHeads: 1, headDim: 32, ffn: 96, contextLength: 512, tiedEmbeddings: true, seed: 400 + i })),
+  // rows of whole 256-value super-blocks, for the K-quants; a short vocabulary keeps the quantized files small
+  { name: 'llama-spm-256-f32', arch: 'llama', vocab: 'llama2', vocabLimit: 1024, type: 'F32', dim: 256, layers: 2, heads: 4, kvHeads: 2, headDim: 64, ffn: 256, contextLength: 512, tiedEmbeddings: true, seed: 500 },
 ];
+
+/**
+ * Checkpoints quantized by llama.cpp's own llama-quantize from one of CHECKPOINTS (the golden
+ * script does it, and commits the result under test/fixtures/llama-cpp/), so that the blocks
+ * the tests read are llama.cpp's. Q4_K_M and Q5_K_M mix Q4_K or Q5_K with Q6_K (the tied
+ * embedding and some attn_v/ffn_down); Q4_0 keeps a Q6_K embedding.
+ */
+export interface QuantizedCheckpoint {
+  readonly name: string;
+  readonly source: string;
+  /** llama-quantize's type argument */
+  readonly quantization: 'Q4_0' | 'Q4_K_M' | 'Q5_K_M';
+}
+
+export const QUANTIZED_CHECKPOINTS: readonly QuantizedCheckpoint[] = (['Q4_0', 'Q4_K_M', 'Q5_K_M'] as const).map((quantization) => ({
+  name: `llama-spm-256-${quantization.toLowerCase()}`,
+  source: 'llama-spm-256-f32',
+  quantization,
+}));
+
+/** Where a quantized checkpoint's file is committed. */
+export function quantizedCheckpointPath(q: QuantizedCheckpoint): string {
+  return new URL(`../fixtures/llama-cpp/${q.name}.gguf`, import.meta.url).pathname;
+}
 
 /** Shapes of real models, for benchmarks: seeded random weights at their size, with their vocabulary. */
 export const BENCHMARK_SHAPES: Readonly<Record<string, Omit<CheckpointSpec, 'name' | 'type' | 'seed'>>> = {
@@ -132,9 +160,23 @@ const builtFiles = new Map<string, { path: string; sha256: string }>();
 
 const FILE_TYPE: Record<FileType, number> = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 };
 
+/** The spec's vocabulary, cut to its vocabLimit. */
+function vocabularyOf(spec: CheckpointSpec): { size: number; metadata: ReadonlyMap<string, MetadataValue> } {
+  const vocab = loadVocabulary(spec.vocab);
+  const limit = spec.vocabLimit;
+  if (limit === undefined) return vocab;
+  if (spec.vocab !== 'llama2') throw new Error('only a SentencePiece vocabulary can be cut short');
+  const metadata = new Map(vocab.metadata);
+  for (const key of ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type']) {
+    const v = metadata.get(key) as MetadataValue & { value: ArrayLike<unknown> };
+    metadata.set(key, { ...v, value: Array.prototype.slice.call(v.value, 0, limit) } as MetadataValue);
+  }
+  return { size: limit, metadata };
+}
+
 function metadataOf(spec: CheckpointSpec): Map<string, MetadataValue> {
   const a = spec.arch;
-  const vocab = loadVocabulary(spec.vocab);
+  const vocab = vocabularyOf(spec);
   const m = new Map<string, MetadataValue>([
     ['general.architecture', meta.str(a)],
     ['general.name', meta.str(`journey-test ${spec.name}`)],
@@ -161,7 +203,7 @@ function metadataOf(spec: CheckpointSpec): Map<string, MetadataValue> {
 }
 
 function tensorsOf(spec: CheckpointSpec): TensorToWrite[] {
-  const vocab = loadVocabulary(spec.vocab);
+  const vocab = vocabularyOf(spec);
   const qDim = spec.heads * spec.headDim;
   const kvDim = spec.kvHeads * spec.headDim;
   let stream = 0;

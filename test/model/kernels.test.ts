@@ -6,6 +6,7 @@ import { f32Tensor, type AttentionBatch, type AttentionShape, type Kernels, type
 import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
 import { floatToBfloat, floatToHalf } from '../../lib/model/quant/half.js';
 import { Q8_0_BLOCK, Q8_0_BYTES, quantizeRowQ8_0 } from '../../lib/model/quant/q8_0.js';
+import { dequantize } from '../../lib/model/quant/dequantize.js';
 import { ReferenceKernels } from '../../lib/model/kernels/reference.js';
 import { MODEL_PRESETS } from '../../lib/model/model-config.js';
 import { Rng } from '../../lib/util/rng.js';
@@ -31,6 +32,35 @@ function tensorOf(type: 'F32' | 'F16' | 'BF16' | 'Q8_0', values: Float32Array, r
   }
   const bits = Uint16Array.from(values, type === 'F16' ? floatToHalf : floatToBfloat);
   return { type: type === 'F16' ? GGML_TYPE.F16 : GGML_TYPE.BF16, rows, cols, bytes: new Uint8Array(bits.buffer) };
+}
+
+/** Where each quantized type keeps its f16 block scales (byte offsets in a block), and its block size in values and bytes. */
+const QUANT_LAYOUT = {
+  Q4_0: { type: GGML_TYPE.Q4_0, values: 32, bytes: 18, scales: [0], step: 15 },
+  Q4_K: { type: GGML_TYPE.Q4_K, values: 256, bytes: 144, scales: [0, 2], step: 63 * 15 },
+  Q5_K: { type: GGML_TYPE.Q5_K, values: 256, bytes: 176, scales: [0, 2], step: 63 * 31 },
+  Q6_K: { type: GGML_TYPE.Q6_K, values: 256, bytes: 210, scales: [208], step: 127 * 32 },
+} as const;
+type QuantName = keyof typeof QUANT_LAYOUT;
+
+/**
+ * A [rows, cols] tensor of random blocks of `name`: every bit pattern of the quants, scales and
+ * mins is valid, so random bytes are a fair test; only the f16 super-scales are set, so that
+ * values come out of order 1/√cols as in a trained model.
+ */
+function randomBlocks(name: QuantName, rows: number, cols: number): WeightTensor {
+  const layout = QUANT_LAYOUT[name];
+  const numBlocks = (rows * cols) / layout.values;
+  const bytes = new Uint8Array(numBlocks * layout.bytes);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = rng.nextUint32() & 0xff;
+  for (let b = 0; b < numBlocks; b++) {
+    for (const at of layout.scales) {
+      const bits = floatToHalf(((0.5 + rng.nextFloat()) * 2) / (layout.step * Math.sqrt(cols)));
+      bytes[b * layout.bytes + at] = bits & 0xff;
+      bytes[b * layout.bytes + at + 1] = bits >> 8;
+    }
+  }
+  return { type: layout.type, rows, cols, bytes };
 }
 
 const rope = (headDim: number, style: RopeSpec['style'], freqFactors: Float32Array | null = null): RopeSpec => ({ headDim, theta: 10000, style, freqScale: 1, freqFactors });
@@ -122,11 +152,31 @@ for (const backend of backends) {
       }
     }
 
+    // 4-, 5- and 6-bit blocks; batches that fill a token tile (32) and spill past it
+    for (const [name, rows, cols] of [
+      ['Q4_0', 37, 160],
+      ['Q4_K', 37, 512],
+      ['Q5_K', 19, 256],
+      ['Q6_K', 37, 768],
+    ] as const) {
+      for (const n of [1, 5, 33]) {
+        it(`matmul ${name} ${rows}×${cols}, batch ${n}`, async () => {
+          const w = randomBlocks(name, rows, cols);
+          const x = random(n * cols, 3);
+          await compare(backend, `${name} matmul`, n * rows, (k, out) => k.matmul(out, x, k.loadMatrix(w), n));
+        });
+      }
+    }
+
     it('embed, from every weight type', async () => {
       const ids = Int32Array.from([3, 0, 36, 3]);
       for (const type of ['F32', 'F16', 'BF16', 'Q8_0'] as const) {
         const table = tensorOf(type, random(37 * 64), 37, 64);
         await compare(backend, `${type} embed`, 4 * 64, (k, out) => k.embed(out, ids, k.loadMatrix(table), 4));
+      }
+      for (const name of ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'] as const) {
+        const table = randomBlocks(name, 37, 256);
+        await compare(backend, `${name} embed`, 4 * 256, (k, out) => k.embed(out, ids, k.loadMatrix(table), 4));
       }
     });
 
@@ -291,4 +341,48 @@ describe('wasm kernels in shared memory', () => {
     const b = second.allocateFloat32(1000);
     assert.ok(a.byteOffset + a.byteLength <= b.byteOffset || b.byteOffset + b.byteLength <= a.byteOffset);
   });
+});
+
+describe('quantized matmuls against the dequantized weights in f32', () => {
+  /*
+   * The only approximation a quantized matmul adds to "dequantize, then multiply in f32" is the
+   * 8-bit quantization of the activations, per block of 32 (Q4_0, Q8_0) or 256 (K-quants): each
+   * activation moves by at most 0.6 · amax/127 (half a step, plus the f16 rounding of a Q8_0
+   * scale), so out[t, r] may differ by Σ |w[r, i]| · 0.6 · amax(block of i) / 127, and no more.
+   */
+  const wasm = new WasmKernels({ maxContextLen: 64 });
+  after(() => wasm.dispose());
+  for (const [name, cols] of [
+    ['Q4_0', 160],
+    ['Q4_K', 512],
+    ['Q5_K', 256],
+    ['Q6_K', 512],
+  ] as const) {
+    it(`${name}: within the activation quantization bound`, async () => {
+      const rows = 23;
+      const n = 3;
+      const w = randomBlocks(name, rows, cols);
+      const values = dequantize(w.type, w.bytes, rows, cols);
+      const x = random(n * cols, 2);
+      const out = new Float32Array(n * rows);
+      await wasm.matmul(out, x, wasm.loadMatrix(w), n);
+      const block = QUANT_LAYOUT[name].values;
+      for (let t = 0; t < n; t++) {
+        for (let r = 0; r < rows; r++) {
+          let exact = 0;
+          let bound = 1e-5;
+          for (let b = 0; b < cols; b += block) {
+            let amax = 0;
+            for (let i = b; i < b + block; i++) amax = Math.max(amax, Math.abs(x[t * cols + i]));
+            for (let i = b; i < b + block; i++) {
+              exact += values[r * cols + i] * x[t * cols + i];
+              bound += (Math.abs(values[r * cols + i]) * 0.6 * amax) / 127;
+            }
+          }
+          const diff = Math.abs(out[t * rows + r] - exact);
+          assert.ok(diff <= bound, `${name} out[${t}, ${r}] = ${out[t * rows + r]}, exact ${exact}, bound ${bound}`);
+        }
+      }
+    });
+  }
 });

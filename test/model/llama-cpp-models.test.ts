@@ -5,7 +5,9 @@ import { prepareEngine } from '../../lib/engine/resolve-config.js';
 import { WasmKernels } from '../../lib/model/kernels/wasm.js';
 import { LlamaModel } from '../../lib/model/llama.js';
 import { attachWeights } from '../../lib/model/load-model.js';
-import { CHECKPOINTS, checkpointFolder } from '../helpers/checkpoints.js';
+import { CHECKPOINTS, checkpointFolder, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath } from '../helpers/checkpoints.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { collect } from '../helpers/collect.js';
 import { GREEDY_TOKENS, TOP_LOGITS } from '../helpers/golden-inputs.js';
 import { readGolden, type ModelGolden } from '../helpers/goldens.js';
@@ -16,26 +18,51 @@ import { readGolden, type ModelGolden } from '../helpers/goldens.js';
  * the same way, so logits agree to the order of f32 sums (its AVX kernels against our SIMD
  * ones): 1e-7 to 1e-5. Now and then that order puts a value on the other side of a rounding
  * boundary of the dot type, one ulp apart (2^-11 of f16, 2^-8 of bfloat16, 1/127 of a Q8_0
- * block's scale), and the difference carries into the later logits of that prompt: the bound per
- * type allows that. A systematic error would move every logit; so at least a quarter of them
+ * block's scale, 1/127 of the largest of 256 values for the K-quants' Q8_K), and the difference
+ * carries into the later logits of that prompt: the bound per type allows that (measured: 1e-2 at
+ * most for the K-quants, 7e-3 for Q4_0, on steps where every other logit agrees within 4e-7). A systematic error would move every logit; so at least a quarter of them
  * must agree within 2e-6 (skipping the f16 rounding of activations, say, leaves under 3%).
  */
-const MAX_LOGIT_DIFF: Record<string, number> = { F32: 1e-4, F16: 1e-3, BF16: 5e-3, Q8_0: 5e-3 };
+const MAX_LOGIT_DIFF: Record<string, number> = { F32: 1e-4, F16: 1e-3, BF16: 5e-3, Q8_0: 5e-3, Q4_0: 1e-2, Q4_K_M: 2e-2, Q5_K_M: 2e-2 };
 const QUARTILE_DIFF = 2e-6;
 
 const folder = checkpointFolder();
 after(() => folder.remove());
 
-for (const spec of CHECKPOINTS) {
+/** A checkpoint under test: how to get its file, and what proves it is the one the golden was written from. */
+interface Subject {
+  readonly name: string;
+  readonly type: string;
+  readonly file: () => string;
+  readonly assertSource: (golden: ModelGolden & { sourceSha256?: string }) => void;
+}
+
+const SUBJECTS: Subject[] = [
+  ...CHECKPOINTS.map((spec) => ({
+    name: spec.name,
+    type: spec.type as string,
+    file: () => folder.build(spec.name).path,
+    assertSource: (golden: ModelGolden) => assert.equal(folder.build(spec.name).sha256, golden.sha256, 'test/helpers/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js'),
+  })),
+  ...QUANTIZED_CHECKPOINTS.map((q) => ({
+    name: q.name,
+    type: q.quantization as string,
+    file: () => quantizedCheckpointPath(q),
+    assertSource: (golden: ModelGolden & { sourceSha256?: string }) => {
+      assert.equal(createHash('sha256').update(readFileSync(quantizedCheckpointPath(q))).digest('hex'), golden.sha256, `${q.name}.gguf is not the file llama-quantize wrote`);
+      assert.equal(folder.build(q.source).sha256, golden.sourceSha256, 'test/helpers/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js');
+    },
+  })),
+];
+
+for (const spec of SUBJECTS) {
   describe(`${spec.name} against llama.cpp`, () => {
     const golden = readGolden<ModelGolden>(`model-${spec.name}.json`);
 
-    it('is the checkpoint the goldens were written from', () => {
-      assert.equal(folder.build(spec.name).sha256, golden.sha256, 'test/helpers/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js');
-    });
+    it('is the checkpoint the goldens were written from', () => spec.assertSource(golden));
 
     it(`gives llama.cpp's ${GREEDY_TOKENS} greedy tokens for every prompt, and prompts tokenize alike`, async () => {
-      const engine = await createEngine({ model: folder.build(spec.name).path, kernels: 'wasm', maxNumSeqs: 4 });
+      const engine = await createEngine({ model: spec.file(), kernels: 'wasm', maxNumSeqs: 4 });
       try {
         for (const p of golden.prompts) {
           assert.deepEqual(engine.tokenizer.encode(p.text), p.promptIds, `prompt ${JSON.stringify(p.text)}`);
@@ -48,7 +75,7 @@ for (const spec of CHECKPOINTS) {
     });
 
     it(`matches llama.cpp's top ${TOP_LOGITS} logits at every step (each within ${MAX_LOGIT_DIFF[spec.type]}, a quarter within ${QUARTILE_DIFF})`, async () => {
-      const { config, weights } = await prepareEngine({ model: folder.build(spec.name).path, kernels: 'wasm' });
+      const { config, weights } = await prepareEngine({ model: spec.file(), kernels: 'wasm' });
       const kernels = new WasmKernels({ maxContextLen: config.maxModelLen, ...(weights.kind === 'wasm-memory' ? { memory: weights.memory } : {}) });
       // one sequence whose KV cache is a single block as long as the context: slot = position
       const len = config.maxModelLen;

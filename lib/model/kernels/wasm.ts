@@ -12,6 +12,12 @@ interface WasmExports {
   roundRows(out: number, x: number, count: number, bfloat: number): void;
   quantizeQ8_0(xq: number, xd: number, x: number, n: number, cols: number): void;
   matmulQ8_0(out: number, xq: number, xd: number, w: number, n: number, rows: number, cols: number): void;
+  quantizeQ8_0Wide(xq: number, xd: number, x: number, n: number, cols: number): void;
+  quantizeQ8_K(xq: number, xd: number, xs: number, x: number, n: number, cols: number): void;
+  matmulQ4_0(out: number, xq: number, xd: number, w: number, n: number, rows: number, cols: number, rowStart: number, rowEnd: number, scratch: number): void;
+  matmulQ4_K: KQuantMatmul;
+  matmulQ5_K: KQuantMatmul;
+  matmulQ6_K: KQuantMatmul;
   embed(out: number, tokenIds: number, table: number, n: number, cols: number, type: number): void;
   rmsNorm(out: number, x: number, weight: number, n: number, dim: number, eps: number): void;
   rope(x: number, positions: number, n: number, numHeads: number, headDim: number, table: number, neox: number): void;
@@ -38,6 +44,14 @@ interface WasmExports {
   addInPlace(x: number, y: number, length: number): void;
   softmax(out: number, logits: number, invTemperature: number, n: number, vocab: number): void;
 }
+
+type KQuantMatmul = (out: number, xq: number, xd: number, xs: number, w: number, n: number, rows: number, cols: number, rowStart: number, rowEnd: number, scratch: number) => void;
+
+/** The weight types these kernels multiply, each in its own blocks. */
+const WASM_MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
+
+/** Bytes of one thread's block-decoding scratch (assembly/matmul-kquants.ts SCRATCH_BYTES, rounded up). */
+const BLOCK_SCRATCH_BYTES = 1024;
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -80,11 +94,14 @@ export class WasmKernels implements Kernels {
   /** Activations converted for a matmul's dot type, and attention's scores: grown on demand. */
   private scratch = { ptr: 0, bytes: 0 };
   private staging = { ptr: 0, bytes: 0, used: 0 };
+  /** Where a quantized matmul decodes one weight block at a time. */
+  private readonly blockScratch: number;
 
   constructor(readonly options: WasmKernelOptions) {
     const memory = options.memory ?? createSharedMemory(0);
     this.arena = new WasmArena(memory);
     this.fn = new WebAssembly.Instance(kernelModule(), { env: { memory } }).exports as unknown as WasmExports;
+    this.blockScratch = this.arena.allocate(BLOCK_SCRATCH_BYTES);
   }
 
   get memory(): WebAssembly.Memory {
@@ -100,7 +117,7 @@ export class WasmKernels implements Kernels {
   }
 
   loadMatrix(w: WeightTensor): ResidentMatrix {
-    if (![GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0].includes(w.type as never)) throw new RangeError(`the wasm kernels cannot multiply ${ggmlTypeName(w.type)} weights`);
+    if (!WASM_MATRIX_TYPES.includes(w.type)) throw new RangeError(`the wasm kernels cannot multiply ${ggmlTypeName(w.type)} weights`);
     if (this.arena.contains(w.bytes)) return new WasmMatrix(w.bytes.byteOffset, w.type, w.rows, w.cols);
     const ptr = this.arena.allocate(w.bytes.length); // weights from elsewhere: copied once, at load
     new Uint8Array(this.arena.buffer, ptr, w.bytes.length).set(w.bytes);
@@ -139,6 +156,24 @@ export class WasmKernels implements Kernels {
           const xd = xq + quantsBytes;
           this.fn.quantizeQ8_0(xq, xd, xp, n, m.cols);
           return this.fn.matmulQ8_0(o, xq, xd, m.ptr, n, m.rows, m.cols);
+        }
+        case GGML_TYPE.Q4_0: {
+          // 16-bit quants, then one f32 scale per 32 values
+          const xq = this.scratchBytes(2 * count + count / 8);
+          const xd = xq + 2 * count;
+          this.fn.quantizeQ8_0Wide(xq, xd, xp, n, m.cols);
+          return this.fn.matmulQ4_0(o, xq, xd, m.ptr, n, m.rows, m.cols, 0, m.rows, this.blockScratch);
+        }
+        case GGML_TYPE.Q4_K:
+        case GGML_TYPE.Q5_K:
+        case GGML_TYPE.Q6_K: {
+          // 16-bit quants, one f32 scale per 256 values, one i16 sum per 32
+          const xq = this.scratchBytes(2 * count + count / 64 + count / 16);
+          const xd = xq + 2 * count;
+          const xs = xd + count / 64;
+          this.fn.quantizeQ8_K(xq, xd, xs, xp, n, m.cols);
+          const kernel = m.type === GGML_TYPE.Q4_K ? this.fn.matmulQ4_K : m.type === GGML_TYPE.Q5_K ? this.fn.matmulQ5_K : this.fn.matmulQ6_K;
+          return kernel(o, xq, xd, xs, m.ptr, n, m.rows, m.cols, 0, m.rows, this.blockScratch);
         }
       }
     });

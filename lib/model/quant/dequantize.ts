@@ -1,9 +1,19 @@
 import { GGML_TYPE, ggmlTypeName, rowBytes, type GgmlType } from '../formats/ggml-types.js';
 import { bfloatToFloat, halfToFloat } from './half.js';
+import { dequantizeRowQ4_K, dequantizeRowQ5_K, dequantizeRowQ6_K } from './k-quants.js';
+import { dequantizeRowQ4_0 } from './q4_0.js';
 import { dequantizeRowQ8_0 } from './q8_0.js';
 
 /** The types whose rows this build can turn into f32 (and so compute with). */
-export const MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0];
+export const MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
+
+const BLOCK_ROWS = new Map([
+  [GGML_TYPE.Q8_0, dequantizeRowQ8_0],
+  [GGML_TYPE.Q4_0, dequantizeRowQ4_0],
+  [GGML_TYPE.Q4_K, dequantizeRowQ4_K],
+  [GGML_TYPE.Q5_K, dequantizeRowQ5_K],
+  [GGML_TYPE.Q6_K, dequantizeRowQ6_K],
+] as const);
 
 export function isMatrixType(type: number): boolean {
   return (MATRIX_TYPES as readonly number[]).includes(type);
@@ -24,11 +34,11 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, cols: number, r
       for (let c = 0; c < cols; c++) out[outOffset + c] = convert(view.getUint16(2 * c, true));
       return;
     }
-    case GGML_TYPE.Q8_0:
-      dequantizeRowQ8_0(bytes, r * stride, cols, out, outOffset);
-      return;
-    default:
-      throw new RangeError(`cannot dequantize ${ggmlTypeName(type)}`);
+    default: {
+      const dequantizeBlocks = BLOCK_ROWS.get(type as never);
+      if (!dequantizeBlocks) throw new RangeError(`cannot dequantize ${ggmlTypeName(type)}`);
+      dequantizeBlocks(bytes, r * stride, cols, out, outOffset);
+    }
   }
 }
 

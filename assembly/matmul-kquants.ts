@@ -1,0 +1,181 @@
+import { floatToHalf, halfToFloat } from './half';
+import { decodeQ45K, decodeQ4_0, decodeQ6K, Q4_0_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K } from './quant-blocks';
+
+/*
+ * Matmuls on 4-, 5- and 6-bit weights, on the blocks as they are in the file. As llama.cpp does,
+ * the activations are quantized first: to Q8_K (256 values, an f32 scale) for the K-quants, to
+ * Q8_0 for Q4_0; here they are kept as 16-bit integers, so that a decoded weight block meets them
+ * in i32x4.dot_i16x8_s with no widening per token. Each weight super-block is decoded once into
+ * `scratch` (256 scaled i16 values and 8 mins) and then multiplied with every token of a tile of
+ * up to TILE tokens, whose activations stay in cache while the rows stream by.
+ *
+ * Every matmul computes the rows [rowStart, rowEnd) of out[n, rows], so that threads can share
+ * one call. `scratch` is SCRATCH_BYTES of this thread's own.
+ */
+const TILE: i32 = 32;
+const MINS: usize = 512; // 8 i16 mins after the 256 decoded values
+const SUMS: usize = 528; // TILE f32 row sums
+export const SCRATCH_BYTES: i32 = 528 + 4 * 32;
+
+/**
+ * quantize_row_q8_K_ref for x[n, cols]: xq (n·cols i16), xd (one f32 scale per 256 values) and
+ * xs (the sum of each 32 quantized values, i16). The value of largest magnitude (the first, on
+ * ties) maps to −127; values are rounded to nearest even and capped at 127.
+ */
+export function quantizeQ8_K(xq: usize, xd: usize, xs: usize, x: usize, n: i32, cols: i32): void {
+  const numBlocks = (n * cols) / QK_K;
+  for (let b: i32 = 0; b < numBlocks; b++) {
+    const xb = x + (<usize>(b * QK_K) << 2);
+    let amaxv = f32x4.splat(0);
+    for (let j: i32 = 0; j < QK_K; j += 4) amaxv = f32x4.max(amaxv, f32x4.abs(v128.load(xb + (<usize>j << 2))));
+    const amax = Mathf.max(Mathf.max(f32x4.extract_lane(amaxv, 0), f32x4.extract_lane(amaxv, 1)), Mathf.max(f32x4.extract_lane(amaxv, 2), f32x4.extract_lane(amaxv, 3)));
+    let max: f32 = 0;
+    for (let j: i32 = 0; j < QK_K; j++) {
+      const v = load<f32>(xb + (<usize>j << 2));
+      if (Mathf.abs(v) == amax) {
+        max = v;
+        break;
+      }
+    }
+    const qb = xq + (<usize>(b * QK_K) << 1);
+    if (amax == 0) {
+      memory.fill(qb, 0, <usize>QK_K << 1);
+      memory.fill(xs + (<usize>(b * 8) << 1), 0, 16);
+      store<f32>(xd + (<usize>b << 2), 0);
+      continue;
+    }
+    const iscale: f32 = -127 / max;
+    store<f32>(xd + (<usize>b << 2), 1 / iscale);
+    const is = f32x4.splat(iscale);
+    const cap = i32x4.splat(127);
+    for (let j: i32 = 0; j < QK_K; j += 32) {
+      let sum = i16x8.splat(0);
+      for (let k: i32 = 0; k < 32; k += 8) {
+        const p = xb + (<usize>(j + k) << 2);
+        const q0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), is))), cap);
+        const q1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), is))), cap);
+        const q = i16x8.narrow_i32x4_s(q0, q1);
+        v128.store(qb + (<usize>(j + k) << 1), q);
+        sum = i16x8.add(sum, q);
+      }
+      const s = i32x4.extadd_pairwise_i16x8_s(sum);
+      store<i16>(xs + (<usize>(b * 8 + j / 32) << 1), <i16>(i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3)));
+    }
+  }
+}
+
+/** Σ w[i]·x[i] over `len` i16 values (a multiple of 32), as an exact integer. */
+@inline function dotI16(w: usize, x: usize, len: i32): i32 {
+  let a0 = i32x4.splat(0);
+  let a1 = i32x4.splat(0);
+  for (let i: i32 = 0; i < len; i += 32) {
+    const o = <usize>i << 1;
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(w + o), v128.load(x + o)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(w + o, 16), v128.load(x + o, 16)));
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(w + o, 32), v128.load(x + o, 32)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(w + o, 48), v128.load(x + o, 48)));
+  }
+  const a = i32x4.add(a0, a1);
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+/** Weight types 12 (Q4_K), 13 (Q5_K), 14 (Q6_K): the super-block kernels share one body. */
+@inline function matmulK(type: i32, out: usize, xq: usize, xd: usize, xs: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32, scratch: usize): void {
+  const blockBytes = type == 12 ? Q4_K_BYTES : type == 13 ? Q5_K_BYTES : Q6_K_BYTES;
+  const numBlocks = cols / QK_K;
+  const wRow = <usize>numBlocks * blockBytes;
+  const sums = scratch + SUMS;
+  for (let t0: i32 = 0; t0 < n; t0 += TILE) {
+    const tiles = min(TILE, n - t0);
+    for (let r: i32 = rowStart; r < rowEnd; r++) {
+      memory.fill(sums, 0, <usize>tiles << 2);
+      for (let b: i32 = 0; b < numBlocks; b++) {
+        const p = w + <usize>r * wRow + <usize>b * blockBytes;
+        let d: f32;
+        let dmin: f32 = 0;
+        if (type == 14) {
+          decodeQ6K(p, scratch);
+          d = halfToFloat(load<u16>(p + 208));
+        } else {
+          decodeQ45K(p, scratch, scratch + MINS, type == 13);
+          d = halfToFloat(load<u16>(p));
+          dmin = halfToFloat(load<u16>(p + 2));
+        }
+        const mins = type == 14 ? i16x8.splat(0) : v128.load(scratch + MINS);
+        for (let k: i32 = 0; k < tiles; k++) {
+          const t = t0 + k;
+          const dx = load<f32>(xd + (<usize>(t * numBlocks + b) << 2));
+          const isum = dotI16(scratch, xq + ((<usize>t * <usize>cols + <usize>(b * QK_K)) << 1), QK_K);
+          let s = <f32>isum * (d * dx);
+          if (type != 14) {
+            const m = i32x4.dot_i16x8_s(mins, v128.load(xs + (<usize>(t * numBlocks + b) << 4)));
+            s -= <f32>(i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1) + i32x4.extract_lane(m, 2) + i32x4.extract_lane(m, 3)) * (dmin * dx);
+          }
+          const at = sums + (<usize>k << 2);
+          store<f32>(at, load<f32>(at) + s);
+        }
+      }
+      for (let k: i32 = 0; k < tiles; k++) store<f32>(out + ((<usize>(t0 + k) * <usize>rows + <usize>r) << 2), load<f32>(sums + (<usize>k << 2)));
+    }
+  }
+}
+
+export function matmulQ4_K(out: usize, xq: usize, xd: usize, xs: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32, scratch: usize): void {
+  matmulK(12, out, xq, xd, xs, w, n, rows, cols, rowStart, rowEnd, scratch);
+}
+
+export function matmulQ5_K(out: usize, xq: usize, xd: usize, xs: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32, scratch: usize): void {
+  matmulK(13, out, xq, xd, xs, w, n, rows, cols, rowStart, rowEnd, scratch);
+}
+
+export function matmulQ6_K(out: usize, xq: usize, xd: usize, xs: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32, scratch: usize): void {
+  matmulK(14, out, xq, xd, xs, w, n, rows, cols, rowStart, rowEnd, scratch);
+}
+
+/**
+ * Quantizes x[n, cols] to Q8_0 blocks as 16-bit integers (xq) with one f32 scale per 32 values
+ * (xd), for Q4_0 weights: the rounding of quantizeQ8_0.
+ */
+export function quantizeQ8_0Wide(xq: usize, xd: usize, x: usize, n: i32, cols: i32): void {
+  const numBlocks = (n * cols) / 32;
+  for (let b: i32 = 0; b < numBlocks; b++) {
+    const xb = x + (<usize>(b * 32) << 2);
+    let amax = f32x4.splat(0);
+    for (let j: i32 = 0; j < 32; j += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(xb + (<usize>j << 2))));
+    const max = Mathf.max(Mathf.max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), Mathf.max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+    store<f32>(xd + (<usize>b << 2), halfToFloat(floatToHalf(max / 127)));
+    const id = f32x4.splat(max != 0 ? <f32>127 / max : 0);
+    for (let j: i32 = 0; j < 32; j += 8) {
+      const p = xb + (<usize>j << 2);
+      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), id)));
+      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), id)));
+      v128.store(xq + (<usize>(b * 32 + j) << 1), i16x8.narrow_i32x4_s(q0, q1));
+    }
+  }
+}
+
+
+/** out[n, rows] rows [rowStart, rowEnd) for Q4_0 weights and activations from quantizeQ8_0Wide. */
+export function matmulQ4_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32, scratch: usize): void {
+  const numBlocks = cols / 32;
+  const wRow = <usize>numBlocks * Q4_0_BYTES;
+  const sums = scratch + SUMS;
+  for (let t0: i32 = 0; t0 < n; t0 += TILE) {
+    const tiles = min(TILE, n - t0);
+    for (let r: i32 = rowStart; r < rowEnd; r++) {
+      memory.fill(sums, 0, <usize>tiles << 2);
+      for (let b: i32 = 0; b < numBlocks; b++) {
+        const p = w + <usize>r * wRow + <usize>b * Q4_0_BYTES;
+        decodeQ4_0(p, scratch);
+        const d = halfToFloat(load<u16>(p));
+        for (let k: i32 = 0; k < tiles; k++) {
+          const t = t0 + k;
+          const isum = dotI16(scratch, xq + ((<usize>t * <usize>cols + <usize>(b * 32)) << 1), 32);
+          const at = sums + (<usize>k << 2);
+          store<f32>(at, load<f32>(at) + <f32>isum * (d * load<f32>(xd + (<usize>(t * numBlocks + b) << 2))));
+        }
+      }
+      for (let k: i32 = 0; k < tiles; k++) store<f32>(out + ((<usize>(t0 + k) * <usize>rows + <usize>r) << 2), load<f32>(sums + (<usize>k << 2)));
+    }
+  }
+}

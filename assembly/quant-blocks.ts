@@ -1,0 +1,164 @@
+import { halfToFloat } from './half';
+
+/*
+ * Unpacking llama.cpp's 4-, 5- and 6-bit blocks (ggml-common.h; see lib/model/quant/ for the
+ * layouts in words). Two forms:
+ * - decode*: a 256-value super-block as 16-bit integers already multiplied by their sub-block's
+ *   scale, ready for i32x4.dot_i16x8_s against 16-bit activations, plus the Q4_K/Q5_K mins;
+ * - dequantize*: f32 values exactly as dequantize_row_* computes them, for embedding lookups.
+ */
+export const QK_K: i32 = 256;
+export const Q4_0_BYTES: usize = 18;
+export const Q4_K_BYTES: usize = 144;
+export const Q5_K_BYTES: usize = 176;
+export const Q6_K_BYTES: usize = 210;
+
+/** get_scale_min_k4: sub-block j's 6-bit scale (low 16 bits) and min (high 16 bits). */
+@inline export function scaleMinK4(j: i32, q: usize): u32 {
+  if (j < 4) return (<u32>load<u8>(q + <usize>j) & 63) | ((<u32>load<u8>(q + <usize>j + 4) & 63) << 16);
+  const sc = (<u32>load<u8>(q + <usize>j + 4) & 0xf) | ((<u32>load<u8>(q + <usize>j - 4) >> 6) << 4);
+  const m = (<u32>load<u8>(q + <usize>j + 4) >> 4) | ((<u32>load<u8>(q + <usize>j) >> 6) << 4);
+  return sc | (m << 16);
+}
+
+/** Stores 16 unsigned (or signed) bytes as 16 i16 values times `scale` at dst. */
+@inline function storeScaled(dst: usize, bytes: v128, scale: v128, signed: bool): void {
+  const lo = signed ? i16x8.extend_low_i8x16_s(bytes) : i16x8.extend_low_i8x16_u(bytes);
+  const hi = signed ? i16x8.extend_high_i8x16_s(bytes) : i16x8.extend_high_i8x16_u(bytes);
+  v128.store(dst, i16x8.mul(lo, scale));
+  v128.store(dst, i16x8.mul(hi, scale), 16);
+}
+
+/**
+ * A Q4_K (fifthBits false) or Q5_K super-block at `p` into dst (256 i16: q · scale) and mins
+ * (8 i16: each sub-block's min).
+ */
+@inline export function decodeQ45K(p: usize, dst: usize, mins: usize, fifthBits: bool): void {
+  const qs = p + (fifthBits ? 48 : 16);
+  const low = i8x16.splat(0x0f);
+  const qh0 = fifthBits ? v128.load(p + 16) : i8x16.splat(0);
+  const qh1 = fifthBits ? v128.load(p + 32) : i8x16.splat(0);
+  for (let c: i32 = 0; c < 4; c++) {
+    const q0 = v128.load(qs + (<usize>c << 5));
+    const q1 = v128.load(qs + (<usize>c << 5), 16);
+    for (let half: i32 = 0; half < 2; half++) {
+      const j = 2 * c + half;
+      const sm = scaleMinK4(j, p + 4);
+      store<i16>(mins + (<usize>j << 1), <i16>(sm >> 16));
+      const scale = i16x8.splat(<i16>(sm & 0xffff));
+      let v0 = half == 0 ? v128.and(q0, low) : i8x16.shr_u(q0, 4);
+      let v1 = half == 0 ? v128.and(q1, low) : i8x16.shr_u(q1, 4);
+      if (fifthBits) {
+        const one = i8x16.splat(1);
+        v0 = v128.or(v0, i8x16.shl(v128.and(i8x16.shr_u(qh0, j), one), 4));
+        v1 = v128.or(v1, i8x16.shl(v128.and(i8x16.shr_u(qh1, j), one), 4));
+      }
+      const d = dst + (<usize>j << 6);
+      storeScaled(d, v0, scale, false);
+      storeScaled(d + 32, v1, scale, false);
+    }
+  }
+}
+
+/** A Q6_K super-block at `p` into dst (256 i16: (q − 32) · scale). */
+@inline export function decodeQ6K(p: usize, dst: usize): void {
+  const low = i8x16.splat(0x0f);
+  const three = i8x16.splat(3);
+  const bias = i8x16.splat(32);
+  for (let h: i32 = 0; h < 2; h++) {
+    const ql = p + (<usize>h << 6);
+    const qh = p + 128 + (<usize>h << 5);
+    const sc = p + 192 + (<usize>h << 3);
+    const a0 = v128.load(ql);
+    const a1 = v128.load(ql, 16);
+    const b0 = v128.load(ql, 32);
+    const b1 = v128.load(ql, 48);
+    const h0 = v128.load(qh);
+    const h1 = v128.load(qh, 16);
+    for (let g: i32 = 0; g < 4; g++) {
+      const l0 = g == 0 ? v128.and(a0, low) : g == 1 ? v128.and(b0, low) : g == 2 ? i8x16.shr_u(a0, 4) : i8x16.shr_u(b0, 4);
+      const l1 = g == 0 ? v128.and(a1, low) : g == 1 ? v128.and(b1, low) : g == 2 ? i8x16.shr_u(a1, 4) : i8x16.shr_u(b1, 4);
+      const v0 = i8x16.sub(v128.or(l0, i8x16.shl(v128.and(i8x16.shr_u(h0, 2 * g), three), 4)), bias);
+      const v1 = i8x16.sub(v128.or(l1, i8x16.shl(v128.and(i8x16.shr_u(h1, 2 * g), three), 4)), bias);
+      const d = dst + (<usize>((h << 7) + (g << 5)) << 1);
+      storeScaled(d, v0, i16x8.splat(<i16>load<i8>(sc + <usize>(2 * g))), true);
+      storeScaled(d + 32, v1, i16x8.splat(<i16>load<i8>(sc + <usize>(2 * g + 1))), true);
+    }
+  }
+}
+
+/** A Q4_0 block at `p` into dst (32 i16: q − 8). */
+@inline export function decodeQ4_0(p: usize, dst: usize): void {
+  const q = v128.load(p + 2);
+  const eight = i8x16.splat(8);
+  const one = i16x8.splat(1);
+  storeScaled(dst, i8x16.sub(v128.and(q, i8x16.splat(0x0f)), eight), one, true);
+  storeScaled(dst + 32, i8x16.sub(i8x16.shr_u(q, 4), eight), one, true);
+}
+
+/** One row of `cols` Q4_K (fifthBits false) or Q5_K values at `row` as f32 at out. */
+export function dequantizeRowQ45K(out: usize, row: usize, cols: i32, fifthBits: bool): void {
+  const blockBytes = fifthBits ? Q5_K_BYTES : Q4_K_BYTES;
+  for (let b: i32 = 0; b < cols / QK_K; b++) {
+    const p = row + <usize>b * blockBytes;
+    const d = halfToFloat(load<u16>(p));
+    const dmin = halfToFloat(load<u16>(p + 2));
+    const qs = p + (fifthBits ? 48 : 16);
+    for (let j: i32 = 0; j < 8; j++) {
+      const sm = scaleMinK4(j, p + 4);
+      const d1 = d * <f32>(sm & 0xffff);
+      const m1 = dmin * <f32>(sm >> 16);
+      const chunk = qs + (<usize>(j >> 1) << 5);
+      const o = out + (<usize>(b * QK_K + 32 * j) << 2);
+      for (let l: i32 = 0; l < 32; l++) {
+        const byte = <i32>load<u8>(chunk + <usize>l);
+        let q = j & 1 ? byte >> 4 : byte & 0xf;
+        if (fifthBits && (<i32>load<u8>(p + 16 + <usize>l) & (1 << j)) != 0) q += 16;
+        store<f32>(o + (<usize>l << 2), d1 * <f32>q - m1);
+      }
+    }
+  }
+}
+
+/** One row of `cols` Q6_K values at `row` as f32 at out. */
+export function dequantizeRowQ6K(out: usize, row: usize, cols: i32): void {
+  for (let b: i32 = 0; b < cols / QK_K; b++) {
+    const p = row + <usize>b * Q6_K_BYTES;
+    const d = halfToFloat(load<u16>(p + 208));
+    for (let h: i32 = 0; h < 2; h++) {
+      const ql = p + (<usize>h << 6);
+      const qh = p + 128 + (<usize>h << 5);
+      const sc = p + 192 + (<usize>h << 3);
+      const o = out + (<usize>(b * QK_K + 128 * h) << 2);
+      for (let l: i32 = 0; l < 32; l++) {
+        const is = <usize>(l >> 4);
+        const high = <i32>load<u8>(qh + <usize>l);
+        const lo = <i32>load<u8>(ql + <usize>l);
+        const lo32 = <i32>load<u8>(ql + <usize>l + 32);
+        const q1 = ((lo & 0xf) | ((high & 3) << 4)) - 32;
+        const q2 = ((lo32 & 0xf) | (((high >> 2) & 3) << 4)) - 32;
+        const q3 = ((lo >> 4) | (((high >> 4) & 3) << 4)) - 32;
+        const q4 = ((lo32 >> 4) | (((high >> 6) & 3) << 4)) - 32;
+        const at = o + (<usize>l << 2);
+        store<f32>(at, d * <f32>load<i8>(sc + is) * <f32>q1);
+        store<f32>(at, d * <f32>load<i8>(sc + is + 2) * <f32>q2, 128);
+        store<f32>(at, d * <f32>load<i8>(sc + is + 4) * <f32>q3, 256);
+        store<f32>(at, d * <f32>load<i8>(sc + is + 6) * <f32>q4, 384);
+      }
+    }
+  }
+}
+
+/** One row of `cols` Q4_0 values at `row` as f32 at out. */
+export function dequantizeRowQ4_0(out: usize, row: usize, cols: i32): void {
+  for (let b: i32 = 0; b < cols / 32; b++) {
+    const p = row + <usize>b * Q4_0_BYTES;
+    const d = halfToFloat(load<u16>(p));
+    const o = out + (<usize>(b * 32) << 2);
+    for (let j: i32 = 0; j < 16; j++) {
+      const q = <i32>load<u8>(p + 2 + <usize>j);
+      store<f32>(o + (<usize>j << 2), d * <f32>((q & 0xf) - 8));
+      store<f32>(o + (<usize>(j + 16) << 2), d * <f32>((q >> 4) - 8));
+    }
+  }
+}
