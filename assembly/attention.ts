@@ -8,6 +8,9 @@ import { dot } from './simd';
  * group. As in llama.cpp (ggml's mul_mat with f16 operands), q is rounded to f16 before q·k,
  * and the softmax weights are rounded to f16 before they weigh v.
  *
+ * The work is n · numKvHeads units (a token and one KV head's group of query heads); a call does
+ * units [unitStart, unitEnd), so that threads can share one attention.
+ *
  * `scratch` holds, in f32: the scores of every head of a group over the context
  * [group, maxContext], the group's rounded queries [group, headDim], and one converted key or
  * value row [headDim].
@@ -26,8 +29,10 @@ export function attention(
   headDim: i32,
   blockSize: i32,
   maxBlocksPerSeq: i32,
-  scratch: usize,
   maxContext: i32,
+  unitStart: i32,
+  unitEnd: i32,
+  scratch: usize,
 ): void {
   const group = numHeads / numKvHeads;
   const kvDim = numKvHeads * headDim;
@@ -37,10 +42,12 @@ export function attention(
   const scores = scratch;
   const qs = scores + ((<usize>group * <usize>maxContext) << 2);
   const row = qs + <usize>group * headBytes;
-  for (let t: i32 = 0; t < n; t++) {
+  for (let unit: i32 = unitStart; unit < unitEnd; unit++) {
+    const t = unit / numKvHeads;
+    const g = unit % numKvHeads;
     const table = blockTables + ((<usize>load<i32>(tokenSeq + (<usize>t << 2)) * <usize>maxBlocksPerSeq) << 2);
     const contextLen = load<i32>(positions + (<usize>t << 2)) + 1;
-    for (let g: i32 = 0; g < numKvHeads; g++) {
+    {
       const kvOffset = (<usize>(g * headDim)) << 1;
       const firstHead = g * group;
       // the group's queries, rounded to f16

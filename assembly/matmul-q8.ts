@@ -51,16 +51,17 @@ export function quantizeQ8_0(xq: usize, xd: usize, x: usize, n: i32, cols: i32):
 
 /**
  * out[n, rows] = x · wᵀ for Q8_0 weights w [rows, cols] and activations already quantized by
- * quantizeQ8_0 (xq, xd). Two weight rows at a time share each activation block.
+ * quantizeQ8_0 (xq, xd), rows [rowStart, rowEnd) of out. Two weight rows at a time share each
+ * activation block.
  */
-export function matmulQ8_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, rows: i32, cols: i32): void {
+export function matmulQ8_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32): void {
   const numBlocks = cols / BLOCK;
   const wRow = <usize>numBlocks * BLOCK_BYTES;
   for (let t: i32 = 0; t < n; t++) {
     const xqRow = xq + <usize>(t * cols);
     const xdRow = xd + (<usize>(t * numBlocks) << 2);
-    let r: i32 = 0;
-    for (; r + 2 <= rows; r += 2) {
+    let r: i32 = rowStart;
+    for (; r + 2 <= rowEnd; r += 2) {
       const w0 = w + <usize>r * wRow;
       const w1 = w0 + wRow;
       let acc0 = f32x4.splat(0);
@@ -76,7 +77,7 @@ export function matmulQ8_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, r
       store<f32>(o, hsum(acc0));
       store<f32>(o, hsum(acc1), 4);
     }
-    for (; r < rows; r++) {
+    for (; r < rowEnd; r++) {
       const w0 = w + <usize>r * wRow;
       let acc = f32x4.splat(0);
       for (let b: i32 = 0; b < numBlocks; b++) {

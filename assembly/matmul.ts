@@ -6,9 +6,10 @@ import { roundToBfloat4, roundToHalf4, WeightsBf16, WeightsF16, WeightsF32 } fro
  * loader W). A micro-kernel of 4 tokens × 2 weight rows keeps 8 accumulators in registers, so
  * that each weight vector loaded serves four tokens and each input vector two rows; single
  * tokens (decode remainders) take 4 rows at a time. Columns that are not a multiple of 4 finish
- * in scalar code. x must already be in the weights' dot type (see roundRows).
+ * in scalar code. x must already be in the weights' dot type (see roundRows). Only the rows
+ * [rowStart, rowEnd) of out are computed, so that threads can share one matmul.
  */
-@inline function matmulFloat<W>(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32): void {
+@inline function matmulFloat<W>(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32): void {
   const wl = changetype<W>(0);
   const vecCols = cols & ~3;
   const xRow = <usize>cols << 2;
@@ -20,8 +21,8 @@ import { roundToBfloat4, roundToHalf4, WeightsBf16, WeightsF16, WeightsF32 } fro
     const x1 = x0 + xRow;
     const x2 = x1 + xRow;
     const x3 = x2 + xRow;
-    let r: i32 = 0;
-    for (; r + 2 <= rows; r += 2) {
+    let r: i32 = rowStart;
+    for (; r + 2 <= rowEnd; r += 2) {
       const w0 = w + <usize>r * wRow;
       const w1 = w0 + wRow;
       let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
@@ -74,15 +75,15 @@ import { roundToBfloat4, roundToHalf4, WeightsBf16, WeightsF16, WeightsF32 } fro
       store<f32>(o + 3 * outRow, s30);
       store<f32>(o + 3 * outRow, s31, 4);
     }
-    for (; r < rows; r++) {
+    for (; r < rowEnd; r++) {
       const wr = w + <usize>r * wRow;
       for (let k: i32 = 0; k < 4; k++) store<f32>(out + <usize>(t + k) * outRow + (<usize>r << 2), dotRow<W>(x + <usize>(t + k) * xRow, wr, cols));
     }
   }
   for (; t < n; t++) {
     const xr = x + <usize>t * xRow;
-    let r: i32 = 0;
-    for (; r + 4 <= rows; r += 4) {
+    let r: i32 = rowStart;
+    for (; r + 4 <= rowEnd; r += 4) {
       const w0 = w + <usize>r * wRow;
       const w1 = w0 + wRow;
       const w2 = w1 + wRow;
@@ -111,7 +112,7 @@ import { roundToBfloat4, roundToHalf4, WeightsBf16, WeightsF16, WeightsF32 } fro
       store<f32>(o, s2, 8);
       store<f32>(o, s3, 12);
     }
-    for (; r < rows; r++) store<f32>(out + <usize>t * outRow + (<usize>r << 2), dotRow<W>(xr, w + <usize>r * wRow, cols));
+    for (; r < rowEnd; r++) store<f32>(out + <usize>t * outRow + (<usize>r << 2), dotRow<W>(xr, w + <usize>r * wRow, cols));
   }
 }
 
@@ -126,16 +127,16 @@ import { roundToBfloat4, roundToHalf4, WeightsBf16, WeightsF16, WeightsF32 } fro
   return s;
 }
 
-export function matmulF32(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32): void {
-  matmulFloat<WeightsF32>(out, x, w, n, rows, cols);
+export function matmulF32(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32): void {
+  matmulFloat<WeightsF32>(out, x, w, n, rows, cols, rowStart, rowEnd);
 }
 
-export function matmulF16(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32): void {
-  matmulFloat<WeightsF16>(out, x, w, n, rows, cols);
+export function matmulF16(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32): void {
+  matmulFloat<WeightsF16>(out, x, w, n, rows, cols, rowStart, rowEnd);
 }
 
-export function matmulBf16(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32): void {
-  matmulFloat<WeightsBf16>(out, x, w, n, rows, cols);
+export function matmulBf16(out: usize, x: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32): void {
+  matmulFloat<WeightsBf16>(out, x, w, n, rows, cols, rowStart, rowEnd);
 }
 
 /**

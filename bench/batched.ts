@@ -6,6 +6,7 @@
  * time to load the model and the process's resident memory. One JSON line per npl.
  *
  *   npm run bench:batched -- --model PATH|dummy [--npp 128] [--ntg 32] [--npl 1,8,32] [--kernels wasm]
+ *                            [--threads-per-worker 1]
  */
 import { parseArgs } from 'node:util';
 import { createEngine } from '../lib/engine/engine.js';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     npl: { type: 'string', default: '1,8,32' },
     'max-num-batched-tokens': { type: 'string', default: '512' },
     seed: { type: 'string', default: '0' },
+    'threads-per-worker': { type: 'string', default: '1' },
   },
 });
 const npp = Number(values.npp);
@@ -39,6 +41,7 @@ const engine = await createEngine({
   maxModelLen: npp + ntg + 1,
   kvCacheTokens: maxSeqs * (npp + ntg + 1),
   enablePrefixCaching: false,
+  threadsPerWorker: Number(values['threads-per-worker']),
 });
 const loadSeconds = (performance.now() - loadStart) / 1000;
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
@@ -77,6 +80,7 @@ for (const npl of npls) {
       model: values.model,
       parameters: parameterCount(engine.config.modelConfig),
       kernels: engine.config.kernels,
+      threadsPerWorker: engine.config.threadsPerWorker,
       npp,
       ntg,
       npl,

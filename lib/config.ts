@@ -20,6 +20,8 @@ export interface ServerConfig {
   readonly servedModelNames: readonly string[];
   /** Engine workers; undefined picks the default for the machine. */
   readonly workers: number | undefined;
+  /** Threads per engine worker; undefined picks the default for the machine. */
+  readonly threadsPerWorker: number | undefined;
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
   readonly maxModelLen: number | undefined;
@@ -60,6 +62,7 @@ const OPTIONS = {
   model: { type: 'string', default: 'dummy' },
   'served-model-name': { type: 'string', multiple: true },
   workers: { type: 'string' },
+  'threads-per-worker': { type: 'string' },
   'max-num-seqs': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumSeqs) },
   'max-num-batched-tokens': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumBatchedTokens) },
   'max-model-len': { type: 'string' },
@@ -107,7 +110,9 @@ Options:
                                  model with random weights: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
   --served-model-name NAME...    model names clients may use, the first the primary (default: the model's);
                                  several names follow the flag, or repeat it
-  --workers N                    engine worker threads (default: one per core but one, at least 1)
+  --workers N                    engine workers, each a whole engine (default: see below)
+  --threads-per-worker N         threads each engine's forward pass runs on, sharing every matmul and
+                                 attention (wasm kernels; default: see below)
   --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
   --max-num-batched-tokens N     tokens computed per step per worker (default ${ENGINE_DEFAULTS.maxNumBatchedTokens})
   --max-model-len N              context window, prompt plus output (default: the model's)
@@ -206,6 +211,7 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     model,
     servedModelNames: values['served-model-name'] ?? [defaultServedModelName(model)],
     workers: values.workers === undefined ? undefined : integer(values.workers, '--workers', 1, 256),
+    threadsPerWorker: values['threads-per-worker'] === undefined ? undefined : integer(values['threads-per-worker'], '--threads-per-worker', 1, 64),
     maxNumSeqs: integer(values['max-num-seqs'], '--max-num-seqs', 1, 4096),
     maxNumBatchedTokens: integer(values['max-num-batched-tokens'], '--max-num-batched-tokens', 1, 1 << 20),
     maxModelLen: values['max-model-len'] === undefined ? undefined : integer(values['max-model-len'], '--max-model-len', 2, 1 << 20),

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       model: config.model,
       servedModelName: config.servedModelNames,
       ...(config.workers !== undefined ? { workers: config.workers } : {}),
+      ...(config.threadsPerWorker !== undefined ? { threadsPerWorker: config.threadsPerWorker } : {}),
       maxNumSeqs: config.maxNumSeqs,
       maxNumBatchedTokens: config.maxNumBatchedTokens,
       ...(config.maxModelLen !== undefined ? { maxModelLen: config.maxModelLen } : {}),

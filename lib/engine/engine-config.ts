@@ -4,6 +4,9 @@ import { validateModelConfig, type ModelConfig } from '../model/model-config.js'
 import { numberProblem } from '../util/number-rule.js';
 import type { ModelSource } from './model-source.js';
 
+/** More threads than this per engine would only contend for the same cores' caches. */
+export const MAX_THREADS_PER_WORKER = 64;
+
 /** `auto` picks a concrete backend for this machine (see choose-kernels.ts). */
 export type KernelsSetting = KernelBackendName | 'auto';
 export const KERNEL_SETTINGS: readonly KernelsSetting[] = ['auto', ...KERNEL_BACKENDS];
@@ -24,6 +27,11 @@ export interface EngineConfigInput {
   readonly kvCacheTokens?: number;
   readonly enablePrefixCaching?: boolean;
   readonly enableChunkedPrefill?: boolean;
+  /**
+   * Threads each engine runs its forward pass on (wasm kernels only): its own and helpers that
+   * share every matmul and attention. Default: see defaultThreadsPerWorker.
+   */
+  readonly threadsPerWorker?: number;
 }
 
 /**
@@ -49,6 +57,7 @@ export interface ResolvedEngineConfig {
   readonly numKvBlocks: number;
   readonly enablePrefixCaching: boolean;
   readonly enableChunkedPrefill: boolean;
+  readonly threadsPerWorker: number;
 }
 
 export const ENGINE_DEFAULTS = Object.freeze({
@@ -96,6 +105,8 @@ export function checkEngineConfig(
   if (!enableChunkedPrefill && maxNumBatchedTokens < maxModelLen) {
     throw new RangeError('without chunked prefill, maxNumBatchedTokens must be at least maxModelLen');
   }
+  const threadsPerWorker = positiveInt(input.threadsPerWorker ?? 1, 'threadsPerWorker');
+  if (threadsPerWorker > MAX_THREADS_PER_WORKER) throw new RangeError(`threadsPerWorker must be at most ${MAX_THREADS_PER_WORKER}`);
   const blockSize = positiveInt(input.blockSize ?? ENGINE_DEFAULTS.blockSize, 'blockSize');
   const kvCacheTokens = positiveInt(input.kvCacheTokens ?? Math.max(ENGINE_DEFAULTS.kvCacheTokens, maxModelLen), 'kvCacheTokens');
   // one sequence of the longest allowed length must always fit, or it could never finish
@@ -115,6 +126,7 @@ export function checkEngineConfig(
     numKvBlocks: Math.ceil(kvCacheTokens / blockSize),
     enablePrefixCaching: input.enablePrefixCaching ?? ENGINE_DEFAULTS.enablePrefixCaching,
     enableChunkedPrefill,
+    threadsPerWorker,
   };
 }
 

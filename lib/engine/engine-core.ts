@@ -26,6 +26,7 @@ export const createEngineCore: EngineCoreBuilder = async (share, config, onLifec
     backend: config.kernels,
     gpujsMode: config.gpujsMode,
     maxContextLen: config.maxModelLen,
+    threads: config.threadsPerWorker,
     ...(share.kind === 'wasm-memory' ? { memory: share.memory } : {}),
   });
   const maxBlocksPerSeq = Math.ceil(config.maxModelLen / config.blockSize);

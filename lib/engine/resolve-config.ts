@@ -45,8 +45,11 @@ async function resolveFor(input: EngineConfigInput, source: ModelSource, tokeniz
   const checked = checkEngineConfig(input, source, tokenizer.endOfGenerationIds);
   if (checked.kernels === 'auto') {
     const choice = await chooseKernels(checked.modelConfig, checked.maxNumSeqs);
-    return { config: { ...checked, kernels: choice.backend, gpujsMode: choice.gpujsMode }, reason: choice.reason };
+    // helper threads share wasm kernels' memory; another backend runs on its own thread (or the GPU)
+    const threadsPerWorker = choice.backend === 'wasm' ? checked.threadsPerWorker : 1;
+    return { config: { ...checked, kernels: choice.backend, gpujsMode: choice.gpujsMode, threadsPerWorker }, reason: choice.reason };
   }
   await checkKernelsAvailable(checked.kernels, checked.gpujsMode);
+  if (checked.kernels !== 'wasm' && checked.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs the wasm kernels, not ${checked.kernels}`);
   return { config: { ...checked, kernels: checked.kernels }, reason: 'chosen explicitly' };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GpuJsKernels } from '../../lib/model/kernels/gpujs.js';
-import { WasmKernels } from '../../lib/model/kernels/wasm.js';
+import { createWasmKernels, WasmKernels } from '../../lib/model/kernels/wasm.js';
 import { f32Tensor, type AttentionBatch, type AttentionShape, type Kernels, type RopeSpec, type WeightTensor } from '../../lib/model/kernels/kernels.js';
 import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
 import { floatToBfloat, floatToHalf } from '../../lib/model/quant/half.js';
@@ -385,4 +385,52 @@ describe('quantized matmuls against the dequantized weights in f32', () => {
       }
     });
   }
+});
+
+describe('wasm kernels on a team of threads', () => {
+  // each output row is computed by exactly one thread with the same code, so any split gives the same bits
+  it('give the same bits as one thread, for every weight type and for attention, split three ways', async () => {
+    const one = await createWasmKernels({ maxContextLen: 256, threads: 1 });
+    const team = await createWasmKernels({ maxContextLen: 256, threads: 3, memory: one.memory });
+    try {
+      const tensors: [string, WeightTensor][] = [
+        ['F32', tensorOf('F32', random(70 * 64), 70, 64)],
+        ['F16', tensorOf('F16', random(70 * 64), 70, 64)],
+        ['Q8_0', tensorOf('Q8_0', random(70 * 64), 70, 64)],
+        ...(['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'] as const).map((name): [string, WeightTensor] => [name, randomBlocks(name, 70, 256)]),
+      ];
+      for (const [name, w] of tensors) {
+        for (const n of [1, 6]) {
+          const x = random(n * w.cols);
+          const a = new Float32Array(n * w.rows);
+          const b = new Float32Array(n * w.rows);
+          one.matmul(a, x, one.loadMatrix(w), n);
+          team.matmul(b, x, team.loadMatrix(w), n);
+          assert.deepEqual(b, a, `${name} matmul, batch ${n}`);
+        }
+      }
+      const shape: AttentionShape = { numHeads: 8, numKvHeads: 4, headDim: 16, blockSize: 16, maxBlocksPerSeq: 8 };
+      const kvDim = shape.numKvHeads * shape.headDim;
+      const cache = one.createKvCache(1, 128, kvDim);
+      cache.keys[0].set(randomHalf(128 * kvDim));
+      cache.values[0].set(randomHalf(128 * kvDim));
+      // two sequences, one decoding at position 40 and one prefilling positions 0..4
+      const batch: AttentionBatch = {
+        numTokens: 6,
+        positions: Int32Array.of(40, 0, 1, 2, 3, 4),
+        slotMapping: new Int32Array(6),
+        tokenSeq: Int32Array.of(0, 1, 1, 1, 1, 1),
+        blockTables: Int32Array.of(0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 0, 0, 0, 0, 0, 0),
+      };
+      const q = random(6 * shape.numHeads * shape.headDim);
+      const a = new Float32Array(q.length);
+      const b = new Float32Array(q.length);
+      one.attention(a, q, cache, 0, batch, shape);
+      team.attention(b, q, cache, 0, batch, shape);
+      assert.deepEqual(b, a, 'attention');
+    } finally {
+      team.dispose();
+      one.dispose();
+    }
+  });
 });

@@ -61,18 +61,22 @@ for (const spec of SUBJECTS) {
 
     it('is the checkpoint the goldens were written from', () => spec.assertSource(golden));
 
-    it(`gives llama.cpp's ${GREEDY_TOKENS} greedy tokens for every prompt, and prompts tokenize alike`, async () => {
-      const engine = await createEngine({ model: spec.file(), kernels: 'wasm', maxNumSeqs: 4 });
-      try {
-        for (const p of golden.prompts) {
-          assert.deepEqual(engine.tokenizer.encode(p.text), p.promptIds, `prompt ${JSON.stringify(p.text)}`);
-          const out = await collect(engine.generate(p.promptIds, { temperature: 0, maxTokens: GREEDY_TOKENS, ignoreEos: true }));
-          assert.deepEqual(out.tokenIds, p.steps.map((s) => s.token), `continuation of ${JSON.stringify(p.text)}`);
+    // the quantized files also run on an engine of two threads: the same tokens, whatever the split
+    const threadCounts = spec.name.startsWith('llama-spm-256-q') ? [1, 2] : [1];
+    for (const threadsPerWorker of threadCounts) {
+      it(`gives llama.cpp's ${GREEDY_TOKENS} greedy tokens for every prompt, and prompts tokenize alike (${threadsPerWorker} thread${threadsPerWorker > 1 ? 's' : ''})`, async () => {
+        const engine = await createEngine({ model: spec.file(), kernels: 'wasm', maxNumSeqs: 4, threadsPerWorker });
+        try {
+          for (const p of golden.prompts) {
+            assert.deepEqual(engine.tokenizer.encode(p.text), p.promptIds, `prompt ${JSON.stringify(p.text)}`);
+            const out = await collect(engine.generate(p.promptIds, { temperature: 0, maxTokens: GREEDY_TOKENS, ignoreEos: true }));
+            assert.deepEqual(out.tokenIds, p.steps.map((s) => s.token), `continuation of ${JSON.stringify(p.text)}`);
+          }
+        } finally {
+          await engine.close();
         }
-      } finally {
-        await engine.close();
-      }
-    });
+      });
+    }
 
     it(`matches llama.cpp's top ${TOP_LOGITS} logits at every step (each within ${MAX_LOGIT_DIFF[spec.type]}, a quarter within ${QUARTILE_DIFF})`, async () => {
       const { config, weights } = await prepareEngine({ model: spec.file(), kernels: 'wasm' });

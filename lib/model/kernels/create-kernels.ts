@@ -1,7 +1,7 @@
 import { GpuJsKernels, type GpuJsMode } from './gpujs.js';
 import type { Kernels } from './kernels.js';
 import { ReferenceKernels } from './reference.js';
-import { WasmKernels } from './wasm.js';
+import { createWasmKernels } from './wasm.js';
 import { provideNavigatorGpu } from './webgpu-setup.js';
 
 /** Concrete kernel backends; `auto` (see choose-kernels.ts) resolves to one of these before an engine exists. */
@@ -16,6 +16,8 @@ export interface KernelOptions {
   readonly maxContextLen: number;
   /** For wasm: the shared memory that holds the weights. */
   readonly memory?: WebAssembly.Memory;
+  /** For wasm: threads that share each matmul and attention (1: this thread alone). */
+  readonly threads?: number;
 }
 
 /** Builds a backend's kernels in the calling thread (for gpu.js webgpu, after giving the thread navigator.gpu). */
@@ -24,7 +26,7 @@ export async function createKernels(options: KernelOptions): Promise<Kernels> {
     case 'reference':
       return new ReferenceKernels(options.maxContextLen);
     case 'wasm':
-      return new WasmKernels({ maxContextLen: options.maxContextLen, ...(options.memory ? { memory: options.memory } : {}) });
+      return createWasmKernels({ maxContextLen: options.maxContextLen, threads: options.threads ?? 1, ...(options.memory ? { memory: options.memory } : {}) });
     case 'gpujs':
       if (options.gpujsMode === 'webgpu') await provideNavigatorGpu();
       return new GpuJsKernels({ mode: options.gpujsMode, maxContextLen: options.maxContextLen });

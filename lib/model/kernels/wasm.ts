@@ -2,56 +2,32 @@ import { readFileSync } from 'node:fs';
 import { GGML_TYPE, ggmlTypeName, type GgmlType } from '../formats/ggml-types.js';
 import type { AttentionBatch, AttentionShape, Kernels, KvCache, ResidentMatrix, RopeSpec, WeightTensor } from './kernels.js';
 import { ropeKey, ropeTable } from './rope-table.js';
+import { KernelTeam, type TeamExports, type TeamKernel } from './kernel-team.js';
 import { createSharedMemory, WasmArena } from './wasm-arena.js';
 
 /** The functions of assembly/kernels.ts; every buffer argument is a byte offset. */
-interface WasmExports {
-  matmulF32(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
-  matmulF16(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
-  matmulBf16(out: number, x: number, w: number, n: number, rows: number, cols: number): void;
+interface WasmExports extends TeamExports {
   roundRows(out: number, x: number, count: number, bfloat: number): void;
   quantizeQ8_0(xq: number, xd: number, x: number, n: number, cols: number): void;
-  matmulQ8_0(out: number, xq: number, xd: number, w: number, n: number, rows: number, cols: number): void;
   quantizeQ8_0Wide(xq: number, xd: number, x: number, n: number, cols: number): void;
   quantizeQ8_K(xq: number, xd: number, xs: number, x: number, n: number, cols: number): void;
-  matmulQ4_0(out: number, xq: number, xd: number, w: number, n: number, rows: number, cols: number, rowStart: number, rowEnd: number, scratch: number): void;
-  matmulQ4_K: KQuantMatmul;
-  matmulQ5_K: KQuantMatmul;
-  matmulQ6_K: KQuantMatmul;
   embed(out: number, tokenIds: number, table: number, n: number, cols: number, type: number): void;
   rmsNorm(out: number, x: number, weight: number, n: number, dim: number, eps: number): void;
   rope(x: number, positions: number, n: number, numHeads: number, headDim: number, table: number, neox: number): void;
   storeKv(keys: number, values: number, k: number, v: number, slotMapping: number, n: number, kvDim: number): void;
-  attention(
-    out: number,
-    q: number,
-    keys: number,
-    values: number,
-    blockTables: number,
-    tokenSeq: number,
-    positions: number,
-    n: number,
-    numHeads: number,
-    numKvHeads: number,
-    headDim: number,
-    blockSize: number,
-    maxBlocksPerSeq: number,
-    scratch: number,
-    maxContext: number,
-  ): void;
   siluMul(out: number, gate: number, up: number, count: number): void;
   addBias(x: number, bias: number, n: number, width: number): void;
   addInPlace(x: number, y: number, length: number): void;
   softmax(out: number, logits: number, invTemperature: number, n: number, vocab: number): void;
 }
 
-type KQuantMatmul = (out: number, xq: number, xd: number, xs: number, w: number, n: number, rows: number, cols: number, rowStart: number, rowEnd: number, scratch: number) => void;
-
 /** The weight types these kernels multiply, each in its own blocks. */
 const WASM_MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
 
 /** Bytes of one thread's block-decoding scratch (assembly/matmul-kquants.ts SCRATCH_BYTES, rounded up). */
 const BLOCK_SCRATCH_BYTES = 1024;
+/** Matmul shares are whole multiples of the micro-kernels' rows (2 or 4). */
+const ROW_ALIGN = 4;
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -66,6 +42,16 @@ export interface WasmKernelOptions {
   readonly memory?: WebAssembly.Memory;
   /** Longest context attention will see (sizes its scratch and the RoPE tables). */
   readonly maxContextLen: number;
+  /** Threads over the same memory that share matmuls and attention (see createWasmKernels). */
+  readonly team?: KernelTeam;
+}
+
+/** Wasm kernels on `threads` threads: this one and threads − 1 helpers started here. */
+export async function createWasmKernels(options: Omit<WasmKernelOptions, 'team'> & { readonly threads: number }): Promise<WasmKernels> {
+  const { threads, ...rest } = options;
+  const memory = rest.memory ?? createSharedMemory(0);
+  const team = threads > 1 ? await KernelTeam.start(threads, kernelModule(), memory) : undefined;
+  return new WasmKernels({ ...rest, memory, ...(team ? { team } : {}) });
 }
 
 class WasmMatrix implements ResidentMatrix {
@@ -94,14 +80,15 @@ export class WasmKernels implements Kernels {
   /** Activations converted for a matmul's dot type, and attention's scores: grown on demand. */
   private scratch = { ptr: 0, bytes: 0 };
   private staging = { ptr: 0, bytes: 0, used: 0 };
-  /** Where a quantized matmul decodes one weight block at a time. */
-  private readonly blockScratch: number;
+  /** Each thread's own scratch (quantized blocks being decoded, attention scores): grown on demand. */
+  private threadScratchArea = { ptr: 0, bytes: 0 };
+  private readonly team: KernelTeam | null;
 
   constructor(readonly options: WasmKernelOptions) {
     const memory = options.memory ?? createSharedMemory(0);
     this.arena = new WasmArena(memory);
     this.fn = new WebAssembly.Instance(kernelModule(), { env: { memory } }).exports as unknown as WasmExports;
-    this.blockScratch = this.arena.allocate(BLOCK_SCRATCH_BYTES);
+    this.team = options.team ?? null;
   }
 
   get memory(): WebAssembly.Memory {
@@ -141,28 +128,30 @@ export class WasmKernels implements Kernels {
     this.call(() => {
       const o = this.out(out, n * m.rows);
       const xp = this.in(x, count);
+      const shape = [m.ptr, n, m.rows, m.cols];
+      const rows = (kernel: TeamKernel, ...inputs: number[]) => this.split(kernel, [o, ...inputs, ...shape], m.rows, ROW_ALIGN, BLOCK_SCRATCH_BYTES);
       switch (m.type) {
         case GGML_TYPE.F32:
-          return this.fn.matmulF32(o, xp, m.ptr, n, m.rows, m.cols);
+          return rows('matmulF32', xp);
         case GGML_TYPE.F16:
         case GGML_TYPE.BF16: {
           const rounded = this.scratchBytes(4 * count);
           this.fn.roundRows(rounded, xp, count, m.type === GGML_TYPE.BF16 ? 1 : 0);
-          return m.type === GGML_TYPE.F16 ? this.fn.matmulF16(o, rounded, m.ptr, n, m.rows, m.cols) : this.fn.matmulBf16(o, rounded, m.ptr, n, m.rows, m.cols);
+          return rows(m.type === GGML_TYPE.F16 ? 'matmulF16' : 'matmulBf16', rounded);
         }
         case GGML_TYPE.Q8_0: {
           const quantsBytes = (count + 15) & ~15;
           const xq = this.scratchBytes(quantsBytes + count / 8);
           const xd = xq + quantsBytes;
           this.fn.quantizeQ8_0(xq, xd, xp, n, m.cols);
-          return this.fn.matmulQ8_0(o, xq, xd, m.ptr, n, m.rows, m.cols);
+          return rows('matmulQ8_0', xq, xd);
         }
         case GGML_TYPE.Q4_0: {
           // 16-bit quants, then one f32 scale per 32 values
           const xq = this.scratchBytes(2 * count + count / 8);
           const xd = xq + 2 * count;
           this.fn.quantizeQ8_0Wide(xq, xd, xp, n, m.cols);
-          return this.fn.matmulQ4_0(o, xq, xd, m.ptr, n, m.rows, m.cols, 0, m.rows, this.blockScratch);
+          return rows('matmulQ4_0', xq, xd);
         }
         case GGML_TYPE.Q4_K:
         case GGML_TYPE.Q5_K:
@@ -172,11 +161,22 @@ export class WasmKernels implements Kernels {
           const xd = xq + 2 * count;
           const xs = xd + count / 64;
           this.fn.quantizeQ8_K(xq, xd, xs, xp, n, m.cols);
-          const kernel = m.type === GGML_TYPE.Q4_K ? this.fn.matmulQ4_K : m.type === GGML_TYPE.Q5_K ? this.fn.matmulQ5_K : this.fn.matmulQ6_K;
-          return kernel(o, xq, xd, xs, m.ptr, n, m.rows, m.cols, 0, m.rows, this.blockScratch);
+          return rows(m.type === GGML_TYPE.Q4_K ? 'matmulQ4_K' : m.type === GGML_TYPE.Q5_K ? 'matmulQ5_K' : 'matmulQ6_K', xq, xd, xs);
         }
       }
     });
+  }
+
+  /**
+   * Runs `kernel` over `units` units, split across the team's threads when there is one (and
+   * the work is worth splitting); each thread gets `scratchBytes` of its own scratch.
+   */
+  private split(kernel: TeamKernel, args: number[], units: number, align: number, scratchBytes: number): void {
+    const stride = (scratchBytes + 63) & ~63;
+    const threads = this.team && units >= 2 * align ? this.team.threads : 1;
+    const scratch = this.threadScratch(threads * stride);
+    if (threads === 1) return this.fn[kernel](...args, 0, units, scratch);
+    (this.team as KernelTeam).run(this.fn, { kernel, args, units, align, scratch, scratchStride: stride });
   }
 
   addBias(x: Float32Array, bias: Float32Array, n: number, width: number): void {
@@ -216,23 +216,27 @@ export class WasmKernels implements Kernels {
     const width = numHeads * headDim;
     const group = numHeads / numKvHeads;
     this.call(() => {
-      const scratch = this.scratchBytes(4 * (group * maxContext + group * headDim + headDim));
-      this.fn.attention(
-        this.out(out, n * width),
-        this.in(q, n * width),
-        this.in(cache.keys[layer], cache.keys[layer].length),
-        this.in(cache.values[layer], cache.values[layer].length),
-        this.in(batch.blockTables, batch.blockTables.length),
-        this.in(batch.tokenSeq, n),
-        this.in(batch.positions, n),
-        n,
-        numHeads,
-        numKvHeads,
-        headDim,
-        blockSize,
-        maxBlocksPerSeq,
-        scratch,
-        maxContext,
+      this.split(
+        'attention',
+        [
+          this.out(out, n * width),
+          this.in(q, n * width),
+          this.in(cache.keys[layer], cache.keys[layer].length),
+          this.in(cache.values[layer], cache.values[layer].length),
+          this.in(batch.blockTables, batch.blockTables.length),
+          this.in(batch.tokenSeq, n),
+          this.in(batch.positions, n),
+          n,
+          numHeads,
+          numKvHeads,
+          headDim,
+          blockSize,
+          maxBlocksPerSeq,
+          maxContext,
+        ],
+        n * numKvHeads,
+        1,
+        4 * (group * maxContext + group * headDim + headDim),
       );
     });
   }
@@ -252,6 +256,7 @@ export class WasmKernels implements Kernels {
   dispose(): void {
     // the memory is shared and stays; this engine's chunks are simply no longer used
     this.ropeTables.clear();
+    this.team?.close();
   }
 
   private uint16(length: number): Uint16Array {
@@ -267,6 +272,14 @@ export class WasmKernels implements Kernels {
   }
 
   /** An address of at least `bytes` scratch bytes, valid until the next call that asks for scratch. */
+  private threadScratch(bytes: number): number {
+    if (bytes > this.threadScratchArea.bytes) {
+      const size = Math.max(bytes, 2 * this.threadScratchArea.bytes);
+      this.threadScratchArea = { ptr: this.arena.allocate(size), bytes: size };
+    }
+    return this.threadScratchArea.ptr;
+  }
+
   private scratchBytes(bytes: number): number {
     if (bytes > this.scratch.bytes) {
       const size = Math.max(bytes, 2 * this.scratch.bytes);
