@@ -21,6 +21,24 @@ export const Q6_K_BYTES: usize = 210;
   return sc | (m << 16);
 }
 
+/**
+ * All of a Q4_K/Q5_K super-block's 6-bit scales and mins at once, from its 12 packed bytes at q:
+ * bytes 0–7 the scales of sub-blocks 0–7, bytes 8–15 their mins (get_scale_min_k4 for j = 0…7).
+ * Reads 16 bytes from q; the 4 past the scales are quants of the same block.
+ */
+@inline export function scalesAndMinsK4(q: usize): v128 {
+  const packed = v128.load(q);
+  const Z: u8 = 0x80; // a swizzle index that yields 0
+  // scales: j < 4: q[j] & 63; j ≥ 4: (q[j + 4] & 15) | (q[j − 4] >> 6) << 4
+  // mins:   j < 4: q[j + 4] & 63; j ≥ 4: (q[j + 4] >> 4) | (q[j] >> 6) << 4
+  const low = i8x16.swizzle(packed, i8x16(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const lowMask = i8x16(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+  const nibbleHigh = v128.and(i16x8.shr_u(low, 4), i8x16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+  const top = i8x16.swizzle(packed, i8x16(Z, Z, Z, Z, 0, 1, 2, 3, Z, Z, Z, Z, 4, 5, 6, 7));
+  const topBits = i16x8.shr_u(v128.and(top, i8x16.splat(<i8>0xc0)), 2);
+  return v128.or(v128.or(v128.and(low, lowMask), nibbleHigh), topBits);
+}
+
 /** Stores 16 unsigned (or signed) bytes as 16 i16 values times `scale` at dst. */
 @inline function storeScaled(dst: usize, bytes: v128, scale: v128, signed: bool): void {
   const lo = signed ? i16x8.extend_low_i8x16_s(bytes) : i16x8.extend_low_i8x16_u(bytes);
