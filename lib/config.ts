@@ -110,9 +110,11 @@ Options:
                                  model with random weights: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
   --served-model-name NAME...    model names clients may use, the first the primary (default: the model's);
                                  several names follow the flag, or repeat it
-  --workers N                    engine workers, each a whole engine (default: see below)
+  --workers N                    engine workers, each a whole engine with its own batch and KV cache
+                                 (default 1, one more per 8 cores past 8)
   --threads-per-worker N         threads each engine's forward pass runs on, sharing every matmul and
-                                 attention (wasm kernels; default: see below)
+                                 attention (wasm kernels; default: the cores divided among the workers,
+                                 at most 8)
   --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
   --max-num-batched-tokens N     tokens computed per step per worker (default ${ENGINE_DEFAULTS.maxNumBatchedTokens})
   --max-model-len N              context window, prompt plus output (default: the model's)

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     model: config.model,
     servedModelNames: config.servedModelNames,
     workers: 'numWorkers' in engine ? engine.numWorkers : 1,
+    threadsPerWorker: engine.config.threadsPerWorker,
     kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
     maxModelLen: engine.config.maxModelLen,
     journeyTracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampleRate: config.tracing.sampleRate } : false,

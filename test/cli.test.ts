@@ -24,6 +24,7 @@ interface Started {
   readonly url: string;
   readonly model: string;
   readonly workers: number;
+  readonly threadsPerWorker: number;
   readonly kernels: string;
 }
 
@@ -66,6 +67,8 @@ describe('command line', () => {
     [['--port', 'abc'], /--port/],
     [['--port', '70000'], /--port/],
     [['--workers', '0'], /--workers/],
+    [['--threads-per-worker', '0'], /--threads-per-worker/],
+    [['--threads-per-worker', '2', '--kernels', 'reference'], /threadsPerWorker above 1 needs the wasm kernels/],
     [['--model', 'gpt-9'], /unknown model/],
     [['--kernels', 'cuda'], /--kernels/],
     [['--log-level', 'loud'], /--log-level/],
@@ -98,7 +101,7 @@ describe('command line', () => {
   it('prints its options with --help and exits 0', async () => {
     const { code, stdout } = await run(['--help']);
     assert.equal(code, 0);
-    for (const flag of ['--host', '--port', '--model', '--served-model-name', '--workers', '--max-num-seqs', '--max-num-batched-tokens', '--max-model-len', '--kernels', '--api-key', '--max-request-body', '--request-timeout', '--seed', '--log-level']) {
+    for (const flag of ['--host', '--port', '--model', '--served-model-name', '--workers', '--threads-per-worker', '--max-num-seqs', '--max-num-batched-tokens', '--max-model-len', '--kernels', '--api-key', '--max-request-body', '--request-timeout', '--seed', '--log-level']) {
       assert.ok(stdout.includes(flag), flag);
     }
   });
@@ -147,6 +150,7 @@ describe('command line', () => {
     const { child, started, stderr } = await startChild();
     assert.equal(started.model, 'dummy-tiny');
     assert.equal(started.workers, 1);
+    assert.equal(started.threadsPerWorker, Math.min(8, os.availableParallelism()), 'one engine on every core, by default');
     assert.equal(started.kernels, 'wasm', 'auto picks WebAssembly SIMD on a machine without a GPU');
     const reader = await startStream(started.url, 300);
     child.kill('SIGTERM');

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { GPUJS_MODES, KERNEL_BACKENDS, type KernelBackendName } from '../model/kernels/create-kernels.js';
 import type { GpuJsMode } from '../model/kernels/gpujs.js';
 import { validateModelConfig, type ModelConfig } from '../model/model-config.js';
@@ -6,6 +7,25 @@ import type { ModelSource } from './model-source.js';
 
 /** More threads than this per engine would only contend for the same cores' caches. */
 export const MAX_THREADS_PER_WORKER = 64;
+
+/** The most threads one engine gets by default; past this a machine runs more engines (only 2 cores were measured). */
+const DEFAULT_THREADS_CAP = 8;
+
+/**
+ * How a machine's cores are shared by default: one engine on all of them (up to 8 threads), more
+ * engines only past that. On a small machine one engine on every core serves a single stream
+ * 1.5× faster than one engine per core, and a full batch within a few per cent of it
+ * (npm run bench:threads; README, "Threads and workers").
+ */
+export function defaultEngineLayout(cores = os.availableParallelism()): { workers: number; threadsPerWorker: number } {
+  const threadsPerWorker = Math.max(1, Math.min(cores, DEFAULT_THREADS_CAP));
+  return { workers: Math.max(1, Math.floor(cores / threadsPerWorker)), threadsPerWorker };
+}
+
+/** Threads per engine when `replicas` engines share the machine and the caller named none. */
+export function defaultThreadsPerWorker(replicas: number, cores = os.availableParallelism()): number {
+  return Math.max(1, Math.min(Math.floor(cores / replicas), DEFAULT_THREADS_CAP));
+}
 
 /** `auto` picks a concrete backend for this machine (see choose-kernels.ts). */
 export type KernelsSetting = KernelBackendName | 'auto';
@@ -83,6 +103,7 @@ export function checkEngineConfig(
   input: EngineConfigInput,
   source: ModelSource,
   endOfGenerationIds: readonly number[],
+  replicas = 1,
 ): Omit<ResolvedEngineConfig, 'kernels'> & { readonly kernels: KernelsSetting } {
   const modelConfig = source.modelConfig;
   validateModelConfig(modelConfig);
@@ -105,7 +126,7 @@ export function checkEngineConfig(
   if (!enableChunkedPrefill && maxNumBatchedTokens < maxModelLen) {
     throw new RangeError('without chunked prefill, maxNumBatchedTokens must be at least maxModelLen');
   }
-  const threadsPerWorker = positiveInt(input.threadsPerWorker ?? 1, 'threadsPerWorker');
+  const threadsPerWorker = positiveInt(input.threadsPerWorker ?? defaultThreadsPerWorker(replicas), 'threadsPerWorker');
   if (threadsPerWorker > MAX_THREADS_PER_WORKER) throw new RangeError(`threadsPerWorker must be at most ${MAX_THREADS_PER_WORKER}`);
   const blockSize = positiveInt(input.blockSize ?? ENGINE_DEFAULTS.blockSize, 'blockSize');
   const kvCacheTokens = positiveInt(input.kvCacheTokens ?? Math.max(ENGINE_DEFAULTS.kvCacheTokens, maxModelLen), 'kvCacheTokens');

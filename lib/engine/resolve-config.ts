@@ -33,7 +33,7 @@ export interface PreparedEngine {
 export async function prepareEngine(input: EngineConfigInput = {}, replicas = 1): Promise<PreparedEngine> {
   const source = openModel(input.model ?? ENGINE_DEFAULTS.model);
   const tokenizer = tokenizerOf(source);
-  const { config, reason } = await resolveFor(input, source, tokenizer);
+  const { config, reason } = await resolveFor(input, source, tokenizer, replicas);
   const tensors = source.kind === 'gguf' ? source.tensors : builtInLayout(source.modelConfig);
   checkWasmMemory(config, tensors, replicas);
   const placement = config.kernels === 'wasm' ? 'wasm-memory' : 'buffer';
@@ -41,15 +41,18 @@ export async function prepareEngine(input: EngineConfigInput = {}, replicas = 1)
   return { config, reason, tokenizer, weights };
 }
 
-async function resolveFor(input: EngineConfigInput, source: ModelSource, tokenizer: Tokenizer): Promise<{ config: ResolvedEngineConfig; reason: string }> {
-  const checked = checkEngineConfig(input, source, tokenizer.endOfGenerationIds);
+async function resolveFor(input: EngineConfigInput, source: ModelSource, tokenizer: Tokenizer, replicas = 1): Promise<{ config: ResolvedEngineConfig; reason: string }> {
+  const checked = checkEngineConfig(input, source, tokenizer.endOfGenerationIds, replicas);
+  // helper threads share the wasm kernels' memory; another backend runs on its own thread (or the GPU)
+  const threadsFor = (backend: string) => {
+    if (backend === 'wasm') return checked.threadsPerWorker;
+    if (input.threadsPerWorker !== undefined && input.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs the wasm kernels, not ${backend}`);
+    return 1;
+  };
   if (checked.kernels === 'auto') {
     const choice = await chooseKernels(checked.modelConfig, checked.maxNumSeqs);
-    // helper threads share wasm kernels' memory; another backend runs on its own thread (or the GPU)
-    const threadsPerWorker = choice.backend === 'wasm' ? checked.threadsPerWorker : 1;
-    return { config: { ...checked, kernels: choice.backend, gpujsMode: choice.gpujsMode, threadsPerWorker }, reason: choice.reason };
+    return { config: { ...checked, kernels: choice.backend, gpujsMode: choice.gpujsMode, threadsPerWorker: threadsFor(choice.backend) }, reason: choice.reason };
   }
   await checkKernelsAvailable(checked.kernels, checked.gpujsMode);
-  if (checked.kernels !== 'wasm' && checked.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs the wasm kernels, not ${checked.kernels}`);
-  return { config: { ...checked, kernels: checked.kernels }, reason: 'chosen explicitly' };
+  return { config: { ...checked, kernels: checked.kernels, threadsPerWorker: threadsFor(checked.kernels) }, reason: 'chosen explicitly' };
 }

@@ -1,7 +1,6 @@
-import os from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { EngineFrontend } from '../engine/engine-frontend.js';
-import type { EngineConfigInput } from '../engine/engine-config.js';
+import { defaultEngineLayout, type EngineConfigInput } from '../engine/engine-config.js';
 import { prepareEngine, type PreparedEngine } from '../engine/resolve-config.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -35,8 +34,7 @@ export interface EngineClientOptions extends EngineConfigInput {
 const DEFAULT_WORKER_MODULE = new URL('../../workers/engine-worker.js', import.meta.url);
 
 export function defaultWorkerCount(): number {
-  // the API thread needs a core of its own under load
-  return Math.max(1, os.availableParallelism() - 1);
+  return defaultEngineLayout().workers;
 }
 
 /** The Engine over a pool of worker replicas, plus what only a pool has: its workers. */

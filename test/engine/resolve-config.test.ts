@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { defaultEngineLayout, defaultThreadsPerWorker } from '../../lib/engine/engine-config.js';
 import { resolveEngineConfig } from '../../lib/engine/resolve-config.js';
 import { hasWebGpuAdapter } from '../../lib/model/kernels/webgpu-setup.js';
 
@@ -22,5 +23,30 @@ describe('kernel backend choice', () => {
   it('refuses gpu.js webgpu mode clearly where no WebGPU adapter answers', async (t) => {
     if (await hasWebGpuAdapter()) return t.skip('this machine has a WebGPU adapter');
     await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'gpujs', gpujsMode: 'webgpu' }), /WebGPU adapter/);
+  });
+});
+
+describe('threads per engine', () => {
+  it('default to one engine on every core, up to 8 threads, and more engines only past that', () => {
+    assert.deepEqual(defaultEngineLayout(1), { workers: 1, threadsPerWorker: 1 });
+    assert.deepEqual(defaultEngineLayout(2), { workers: 1, threadsPerWorker: 2 });
+    assert.deepEqual(defaultEngineLayout(8), { workers: 1, threadsPerWorker: 8 });
+    assert.deepEqual(defaultEngineLayout(16), { workers: 2, threadsPerWorker: 8 });
+    // workers named by the caller divide the cores among them
+    assert.equal(defaultThreadsPerWorker(2, 2), 1);
+    assert.equal(defaultThreadsPerWorker(3, 16), 5);
+  });
+
+  it('are what the caller asks, for the wasm kernels', async () => {
+    const { config } = await resolveEngineConfig({ model: 'dummy-tiny', kernels: 'wasm', threadsPerWorker: 3 });
+    assert.equal(config.threadsPerWorker, 3);
+    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', threadsPerWorker: 0 }), /threadsPerWorker/);
+    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', threadsPerWorker: 65 }), /threadsPerWorker must be at most 64/);
+  });
+
+  it('are one on other backends, and asking for more there is refused', async () => {
+    const { config } = await resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference' });
+    assert.equal(config.threadsPerWorker, 1);
+    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference', threadsPerWorker: 2 }), /threadsPerWorker above 1 needs the wasm kernels, not reference/);
   });
 });

@@ -94,7 +94,12 @@ export class KernelTeam {
     const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
     const helpers = Array.from(
       { length: threads - 1 },
-      (_, i) => new Worker(new URL('./kernel-team-helper.js', import.meta.url), { workerData: { module, memory, control, index: i + 1, threads } }),
+      (_, i) =>
+        new Worker(new URL('./kernel-team-helper.js', import.meta.url), {
+          workerData: { module, memory, control, index: i + 1, threads },
+          // the process's flags, but those a worker refuses (a parent started with -e --input-type=module)
+          execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+        }),
     );
     try {
       await Promise.all(
