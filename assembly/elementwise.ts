@@ -1,4 +1,5 @@
 import { dot } from './simd';
+import { exp4 } from './exp';
 import { floatToHalf } from './half';
 
 /* The kernels that touch each value once or a few times: norms, rotations, activations, copies. */
@@ -59,12 +60,19 @@ export function storeKv(keys: usize, values: usize, k: usize, v: usize, slotMapp
   }
 }
 
-/** out[n·hidden] = silu(gate) · up */
+/** out[n·hidden] = silu(gate) · up, silu(g) = g / (1 + e^−g) as ggml_v_silu computes it */
 export function siluMul(out: usize, gate: usize, up: usize, count: i32): void {
-  for (let i: i32 = 0; i < count; i++) {
+  const one = f32x4.splat(1);
+  const vec = count & ~3;
+  for (let i: i32 = 0; i < vec; i += 4) {
+    const off = <usize>i << 2;
+    const g = v128.load(gate + off);
+    v128.store(out + off, f32x4.mul(f32x4.div(g, f32x4.add(one, exp4(f32x4.neg(g)))), v128.load(up + off)));
+  }
+  for (let i: i32 = vec; i < count; i++) {
     const off = <usize>i << 2;
     const g = load<f32>(gate + off);
-    store<f32>(out + off, (g / (f32(1) + Mathf.exp(-g))) * load<f32>(up + off));
+    store<f32>(out + off, (g / (f32(1) + f32x4.extract_lane(exp4(f32x4.splat(-g)), 0))) * load<f32>(up + off));
   }
 }
 
@@ -95,8 +103,16 @@ export function softmax(out: usize, logits: usize, invTemperature: usize, n: i32
     let max = -Infinity as f32;
     for (let i: i32 = 0; i < vocab; i++) max = Mathf.max(max, load<f32>(l + (<usize>i << 2)) * k);
     let sum: f32 = 0;
-    for (let i: i32 = 0; i < vocab; i++) {
-      const e = Mathf.exp(load<f32>(l + (<usize>i << 2)) * k - max);
+    const vec = vocab & ~3;
+    let sums = f32x4.splat(0);
+    for (let i: i32 = 0; i < vec; i += 4) {
+      const e = exp4(f32x4.sub(f32x4.mul(v128.load(l + (<usize>i << 2)), f32x4.splat(k)), f32x4.splat(max)));
+      v128.store(o + (<usize>i << 2), e);
+      sums = f32x4.add(sums, e);
+    }
+    sum = f32x4.extract_lane(sums, 0) + f32x4.extract_lane(sums, 1) + f32x4.extract_lane(sums, 2) + f32x4.extract_lane(sums, 3);
+    for (let i: i32 = vec; i < vocab; i++) {
+      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(l + (<usize>i << 2)) * k - max)), 0);
       store<f32>(o + (<usize>i << 2), e);
       sum += e;
     }

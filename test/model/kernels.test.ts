@@ -240,14 +240,16 @@ for (const backend of backends) {
       assert.ok(cache.keys[0].every((x) => x === 0));
     });
 
-    for (const { label, contextLens, chunk, shape } of [
+    for (const { label, contextLens, chunk, shape, blockSize: blockSizeOf } of [
       { label: 'decode, mixed lengths, grouped heads', contextLens: [1, 5, 40], chunk: 1, shape: { numHeads: 4, numKvHeads: 2, headDim: 16 } },
       { label: 'chunked prefill', contextLens: [37, 12], chunk: 9, shape: { numHeads: 8, numKvHeads: 4, headDim: 64 } },
       // longer than gpu.js's default loop limit of 1000: a truncated loop fails here
       { label: 'a 1,900-token context', contextLens: [1900, 3], chunk: 1, shape: { numHeads: 4, numKvHeads: 2, headDim: 16 } },
-    ]) {
+      // prompts longer than a tile of queries that share each key, in blocks of 5, heads of 10
+      { label: 'prompts past a query tile, odd head and block sizes', contextLens: [45, 41], chunk: 40, shape: { numHeads: 6, numKvHeads: 2, headDim: 10 }, blockSize: 5 },
+    ] as { label: string; contextLens: number[]; chunk: number; shape: { numHeads: number; numKvHeads: number; headDim: number }; blockSize?: number }[]) {
       it(`attention: ${label}`, async () => {
-        const blockSize = 16;
+        const blockSize = blockSizeOf ?? 16;
         const maxBlocksPerSeq = 128;
         const { batch, numSlots } = attentionBatch(contextLens, chunk, blockSize, maxBlocksPerSeq);
         const full: AttentionShape = { ...shape, blockSize, maxBlocksPerSeq };

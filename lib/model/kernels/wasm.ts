@@ -19,6 +19,7 @@ interface WasmExports extends TeamExports {
   addBias(x: number, bias: number, n: number, width: number): void;
   addInPlace(x: number, y: number, length: number): void;
   softmax(out: number, logits: number, invTemperature: number, n: number, vocab: number): void;
+  attentionScratchBytes(group: number, headDim: number, maxContext: number): number;
 }
 
 /** The weight types these kernels multiply, each in its own blocks. */
@@ -236,7 +237,7 @@ export class WasmKernels implements Kernels {
         ],
         n * numKvHeads,
         1,
-        4 * (group * maxContext + group * headDim + headDim),
+        this.fn.attentionScratchBytes(group, headDim, maxContext),
       );
     });
   }
