@@ -8,8 +8,8 @@
  */
 
 export { matmulF32, matmulF16, matmulBf16, roundRows } from './matmul';
-export { matmulQ8_0, quantizeQ8_0 } from './matmul-q8';
 export { embed } from './embed';
 export { attention, attentionScratchBytes } from './attention';
 export { addBias, addInPlace, rmsNorm, rope, siluMul, softmax, storeKv } from './elementwise';
-export { matmulQ4_0, matmulQ4_K, matmulQ5_K, matmulQ6_K, quantizeQ8_0Wide, quantizeQ8_K } from './matmul-kquants';
+export { matmulQ4_K, matmulQ5_K, matmulQ6_K, quantizeQ8_K } from './matmul-kquants';
+export { matmulQ4_0, matmulQ8_0, quantizeQ8_0 } from './matmul-q32';

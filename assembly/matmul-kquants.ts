@@ -1,10 +1,10 @@
-import { floatToHalf, halfToFloat } from './half';
-import { decodeQ45K, decodeQ4_0, decodeQ6K, Q4_0_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K, scalesAndMinsK4 } from './quant-blocks';
+import { halfToFloat } from './half';
+import { decodeQ45K, decodeQ6K, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K, scalesAndMinsK4 } from './quant-blocks';
 
 /*
- * Matmuls on 4-, 5- and 6-bit weights, on the blocks as they are in the file. As llama.cpp does,
- * the activations are quantized first: to Q8_K (256 values, an f32 scale) for the K-quants, to
- * Q8_0 for Q4_0; here they are kept as 16-bit integers, so that a decoded weight block meets them
+ * Matmuls on the K-quants' 4-, 5- and 6-bit weights, on the blocks as they are in the file. As
+ * llama.cpp does, the activations are quantized first, to Q8_K (256 values, an f32 scale); here
+ * they are kept as 16-bit integers, so that a decoded weight block meets them
  * in i32x4.dot_i16x8_s with no widening per token. Each weight super-block is decoded once into
  * `scratch` (256 scaled i16 values and 8 mins) and then multiplied with every token of a tile of
  * up to TILE tokens, whose activations stay in cache while the rows stream by.
@@ -12,7 +12,7 @@ import { decodeQ45K, decodeQ4_0, decodeQ6K, Q4_0_BYTES, Q4_K_BYTES, Q5_K_BYTES, 
  * Every matmul computes the rows [rowStart, rowEnd) of out[n, rows], so that threads can share
  * one call. `scratch` is SCRATCH_BYTES of this thread's own.
  */
-const TILE: i32 = 32;
+export const TILE: i32 = 32;
 const MINS: usize = 512; // 8 i16 mins after the 256 decoded values
 const SUMS: usize = 528; // TILE f32 row sums
 export const SCRATCH_BYTES: i32 = 528 + 4 * 32;
@@ -139,58 +139,6 @@ export function matmulQ6_K(out: usize, xq: usize, xd: usize, xs: usize, w: usize
   matmulK(14, out, xq, xd, xs, w, n, rows, cols, rowStart, rowEnd, scratch);
 }
 
-/**
- * Quantizes x[n, cols] to Q8_0 blocks as 16-bit integers (xq) with one f32 scale per 32 values
- * (xd), for Q4_0 weights: the rounding of quantizeQ8_0.
- */
-export function quantizeQ8_0Wide(xq: usize, xd: usize, x: usize, n: i32, cols: i32): void {
-  const numBlocks = (n * cols) / 32;
-  for (let b: i32 = 0; b < numBlocks; b++) {
-    const xb = x + (<usize>(b * 32) << 2);
-    let amax = f32x4.splat(0);
-    for (let j: i32 = 0; j < 32; j += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(xb + (<usize>j << 2))));
-    const max = Mathf.max(Mathf.max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), Mathf.max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
-    store<f32>(xd + (<usize>b << 2), halfToFloat(floatToHalf(max / 127)));
-    const id = f32x4.splat(max != 0 ? <f32>127 / max : 0);
-    for (let j: i32 = 0; j < 32; j += 8) {
-      const p = xb + (<usize>j << 2);
-      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), id)));
-      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), id)));
-      v128.store(xq + (<usize>(b * 32 + j) << 1), i16x8.narrow_i32x4_s(q0, q1));
-    }
-  }
-}
-
-
-/** out[n, rows] rows [rowStart, rowEnd) for Q4_0 weights and activations from quantizeQ8_0Wide. */
-export function matmulQ4_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, rows: i32, cols: i32, rowStart: i32, rowEnd: i32, scratch: usize): void {
-  const numBlocks = cols / 32;
-  const wRow = <usize>numBlocks * Q4_0_BYTES;
-  if (n == 1) {
-    for (let r: i32 = rowStart; r < rowEnd; r++) store<f32>(out + (<usize>r << 2), rowDotQ4_0(w + <usize>r * wRow, xq, xd, numBlocks));
-    return;
-  }
-  const sums = scratch + SUMS;
-  for (let t0: i32 = 0; t0 < n; t0 += TILE) {
-    const tiles = min(TILE, n - t0);
-    for (let r: i32 = rowStart; r < rowEnd; r++) {
-      memory.fill(sums, 0, <usize>tiles << 2);
-      for (let b: i32 = 0; b < numBlocks; b++) {
-        const p = w + <usize>r * wRow + <usize>b * Q4_0_BYTES;
-        decodeQ4_0(p, scratch);
-        const d = halfToFloat(load<u16>(p));
-        for (let k: i32 = 0; k < tiles; k++) {
-          const t = t0 + k;
-          const isum = dotI16(scratch, xq + ((<usize>t * <usize>cols + <usize>(b * 32)) << 1), 32);
-          const at = sums + (<usize>k << 2);
-          store<f32>(at, load<f32>(at) + <f32>isum * (d * load<f32>(xd + (<usize>(t * numBlocks + b) << 2))));
-        }
-      }
-      for (let k: i32 = 0; k < tiles; k++) store<f32>(out + ((<usize>(t0 + k) * <usize>rows + <usize>r) << 2), load<f32>(sums + (<usize>k << 2)));
-    }
-  }
-}
-
 /*
  * Single-token matmuls (decode of one sequence): with one token there is nothing to share a
  * decoded block with, so each block is unpacked in registers and meets the activations at once,
@@ -198,22 +146,22 @@ export function matmulQ4_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, r
  */
 
 /** Σ of 16 i8 weights (as `bytes`, signed or not) times 16 i16 activations at x, as four i32 lanes. */
-@inline function dot16(bytes: v128, x: usize, signed: bool): v128 {
+@inline export function dot16(bytes: v128, x: usize, signed: bool): v128 {
   const lo = signed ? i16x8.extend_low_i8x16_s(bytes) : i16x8.extend_low_i8x16_u(bytes);
   const hi = signed ? i16x8.extend_high_i8x16_s(bytes) : i16x8.extend_high_i8x16_u(bytes);
   return i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(x)), i32x4.dot_i16x8_s(hi, v128.load(x, 16)));
 }
 
-@inline function hsumI32(v: v128): i32 {
+@inline export function hsumI32(v: v128): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
 /** The low nibbles of 16 bytes; shifts by constants, on 16-bit lanes (x86 has no 8-bit shifts). */
-@inline function lowNibbles(q: v128): v128 {
+@inline export function lowNibbles(q: v128): v128 {
   return v128.and(q, i8x16.splat(0x0f));
 }
 
-@inline function highNibbles(q: v128): v128 {
+@inline export function highNibbles(q: v128): v128 {
   return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
 }
 
@@ -310,20 +258,6 @@ export function matmulQ4_0(out: usize, xq: usize, xd: usize, w: usize, n: i32, r
       isum = i32x4.add(isum, i32x4.add(groupQ6K(highNibbles(a0), highNibbles(a1), h0, h1, 2, x + 128, sc), groupQ6K(highNibbles(b0), highNibbles(b1), h0, h1, 3, x + 192, sc)));
     }
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum), f32x4.splat(halfToFloat(load<u16>(p + 208)) * load<f32>(xd + (<usize>b << 2)))));
-  }
-  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-}
-
-/** One row of a Q4_0 matrix against one token's 16-bit Q8_0 activations. */
-@inline function rowDotQ4_0(row: usize, xq: usize, xd: usize, numBlocks: i32): f32 {
-  const eight = i8x16.splat(8);
-  let acc = f32x4.splat(0);
-  for (let b: i32 = 0; b < numBlocks; b++) {
-    const p = row + <usize>b * Q4_0_BYTES;
-    const q = v128.load(p + 2);
-    const x = xq + (<usize>(b * 32) << 1);
-    const s = i32x4.add(dot16(i8x16.sub(lowNibbles(q), eight), x, true), dot16(i8x16.sub(highNibbles(q), eight), x + 32, true));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(halfToFloat(load<u16>(p)) * load<f32>(xd + (<usize>b << 2)))));
   }
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }

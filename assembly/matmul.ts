@@ -83,6 +83,45 @@ import { roundToBfloat4, roundToHalf4, WeightsBf16, WeightsF16, WeightsF32 } fro
   for (; t < n; t++) {
     const xr = x + <usize>t * xRow;
     let r: i32 = rowStart;
+    for (; r + 6 <= rowEnd; r += 6) {
+      const w0 = w + <usize>r * wRow;
+      const w1 = w0 + wRow;
+      const w2 = w1 + wRow;
+      const w3 = w2 + wRow;
+      const w4 = w3 + wRow;
+      const w5 = w4 + wRow;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0), a5 = f32x4.splat(0);
+      for (let c: i32 = 0; c < vecCols; c += 4) {
+        const wo = <usize>c << wl.shift;
+        const xv = v128.load(xr + (<usize>c << 2));
+        a0 = f32x4.add(a0, f32x4.mul(xv, wl.load4(w0 + wo)));
+        a1 = f32x4.add(a1, f32x4.mul(xv, wl.load4(w1 + wo)));
+        a2 = f32x4.add(a2, f32x4.mul(xv, wl.load4(w2 + wo)));
+        a3 = f32x4.add(a3, f32x4.mul(xv, wl.load4(w3 + wo)));
+        a4 = f32x4.add(a4, f32x4.mul(xv, wl.load4(w4 + wo)));
+        a5 = f32x4.add(a5, f32x4.mul(xv, wl.load4(w5 + wo)));
+      }
+      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+      let s4 = hsum(a4), s5 = hsum(a5);
+      for (let c: i32 = vecCols; c < cols; c++) {
+        const wo = <usize>c << wl.shift;
+        const xc = load<f32>(xr + (<usize>c << 2));
+        s0 += xc * wl.load1(w0 + wo);
+        s1 += xc * wl.load1(w1 + wo);
+        s2 += xc * wl.load1(w2 + wo);
+        s3 += xc * wl.load1(w3 + wo);
+        s4 += xc * wl.load1(w4 + wo);
+        s5 += xc * wl.load1(w5 + wo);
+      }
+      const o = out + <usize>t * outRow + (<usize>r << 2);
+      store<f32>(o, s0);
+      store<f32>(o, s1, 4);
+      store<f32>(o, s2, 8);
+      store<f32>(o, s3, 12);
+      store<f32>(o, s4, 16);
+      store<f32>(o, s5, 20);
+    }
     for (; r + 4 <= rowEnd; r += 4) {
       const w0 = w + <usize>r * wRow;
       const w1 = w0 + wRow;

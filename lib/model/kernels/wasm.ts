@@ -9,7 +9,6 @@ import { createSharedMemory, WasmArena } from './wasm-arena.js';
 interface WasmExports extends TeamExports {
   roundRows(out: number, x: number, count: number, bfloat: number): void;
   quantizeQ8_0(xq: number, xd: number, x: number, n: number, cols: number): void;
-  quantizeQ8_0Wide(xq: number, xd: number, x: number, n: number, cols: number): void;
   quantizeQ8_K(xq: number, xd: number, xs: number, x: number, n: number, cols: number): void;
   embed(out: number, tokenIds: number, table: number, n: number, cols: number, type: number): void;
   rmsNorm(out: number, x: number, weight: number, n: number, dim: number, eps: number): void;
@@ -25,8 +24,8 @@ interface WasmExports extends TeamExports {
 /** The weight types these kernels multiply, each in its own blocks. */
 const WASM_MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
 
-/** Bytes of one thread's block-decoding scratch (assembly/matmul-kquants.ts SCRATCH_BYTES, rounded up). */
-const BLOCK_SCRATCH_BYTES = 1024;
+/** Bytes of one thread's block-decoding scratch (SCRATCH_BYTES of assembly/matmul-kquants.ts and -q32.ts, rounded up). */
+const BLOCK_SCRATCH_BYTES = 1536;
 /** Matmul shares are whole multiples of the micro-kernels' rows (2 or 4). */
 const ROW_ALIGN = 4;
 
@@ -140,19 +139,13 @@ export class WasmKernels implements Kernels {
           this.fn.roundRows(rounded, xp, count, m.type === GGML_TYPE.BF16 ? 1 : 0);
           return rows(m.type === GGML_TYPE.F16 ? 'matmulF16' : 'matmulBf16', rounded);
         }
-        case GGML_TYPE.Q8_0: {
-          const quantsBytes = (count + 15) & ~15;
-          const xq = this.scratchBytes(quantsBytes + count / 8);
-          const xd = xq + quantsBytes;
-          this.fn.quantizeQ8_0(xq, xd, xp, n, m.cols);
-          return rows('matmulQ8_0', xq, xd);
-        }
+        case GGML_TYPE.Q8_0:
         case GGML_TYPE.Q4_0: {
           // 16-bit quants, then one f32 scale per 32 values
           const xq = this.scratchBytes(2 * count + count / 8);
           const xd = xq + 2 * count;
-          this.fn.quantizeQ8_0Wide(xq, xd, xp, n, m.cols);
-          return rows('matmulQ4_0', xq, xd);
+          this.fn.quantizeQ8_0(xq, xd, xp, n, m.cols);
+          return rows(m.type === GGML_TYPE.Q8_0 ? 'matmulQ8_0' : 'matmulQ4_0', xq, xd);
         }
         case GGML_TYPE.Q4_K:
         case GGML_TYPE.Q5_K:
