@@ -1,9 +1,9 @@
 import { halfToFloat } from './half';
-import { dequantizeRowQ45K, dequantizeRowQ4_0, dequantizeRowQ6K, Q4_0_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K } from './quant-blocks';
+import { dequantizeRowLegacy, dequantizeRowQ45K, dequantizeRowQ6K, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K } from './quant-blocks';
 
 /**
  * out[t] = table[tokenIds[t]] in f32 (ggml's get_rows): the embedding rows of a batch, converted
- * from the table's type. `type` is the ggml type id: 0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K,
+ * from the table's type. `type` is the ggml type id: 0 F32, 1 F16, 2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 12 Q4_K,
  * 13 Q5_K, 14 Q6_K, 30 BF16.
  */
 export function embed(out: usize, tokenIds: usize, table: usize, n: i32, cols: i32, type: i32): void {
@@ -26,8 +26,8 @@ export function embed(out: usize, tokenIds: usize, table: usize, n: i32, cols: i
         const d = halfToFloat(load<u16>(block));
         for (let j: i32 = 0; j < 32; j++) store<f32>(o + (<usize>(b * 32 + j) << 2), d * <f32>load<i8>(block + 2 + <usize>j));
       }
-    } else if (type == 2) {
-      dequantizeRowQ4_0(o, table + id * (<usize>(cols / 32) * Q4_0_BYTES), cols);
+    } else if (type == 2 || type == 3 || type == 6 || type == 7) {
+      dequantizeRowLegacy(o, table + id * (<usize>(cols / 32) * <usize>(type == 2 ? 18 : type == 3 ? 20 : type == 6 ? 22 : 24)), cols, type);
     } else if (type == 12 || type == 13) {
       dequantizeRowQ45K(o, table + id * (<usize>(cols / QK_K) * (type == 12 ? Q4_K_BYTES : Q5_K_BYTES)), cols, type == 13);
     } else if (type == 14) {

@@ -12,4 +12,4 @@ export { embed } from './embed';
 export { attention, attentionScratchBytes } from './attention';
 export { addBias, addInPlace, rmsNorm, rope, siluMul, softmax, storeKv } from './elementwise';
 export { matmulQ4_K, matmulQ5_K, matmulQ6_K, quantizeQ8_K } from './matmul-kquants';
-export { matmulQ4_0, matmulQ8_0, quantizeQ8_0 } from './matmul-q32';
+export { matmulQ4_0, matmulQ4_1, matmulQ5_0, matmulQ5_1, matmulQ8_0, quantizeQ8_0 } from './matmul-q32';

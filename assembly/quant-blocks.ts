@@ -8,7 +8,6 @@ import { halfToFloat } from './half';
  * - dequantize*: f32 values exactly as dequantize_row_* computes them, for embedding lookups.
  */
 export const QK_K: i32 = 256;
-export const Q4_0_BYTES: usize = 18;
 export const Q4_K_BYTES: usize = 144;
 export const Q5_K_BYTES: usize = 176;
 export const Q6_K_BYTES: usize = 210;
@@ -105,15 +104,6 @@ export const Q6_K_BYTES: usize = 210;
   }
 }
 
-/** A Q4_0 block at `p` into dst (32 i16: q − 8). */
-@inline export function decodeQ4_0(p: usize, dst: usize): void {
-  const q = v128.load(p + 2);
-  const eight = i8x16.splat(8);
-  const one = i16x8.splat(1);
-  storeScaled(dst, i8x16.sub(v128.and(q, i8x16.splat(0x0f)), eight), one, true);
-  storeScaled(dst + 32, i8x16.sub(i8x16.shr_u(q, 4), eight), one, true);
-}
-
 /** One row of `cols` Q4_K (fifthBits false) or Q5_K values at `row` as f32 at out. */
 export function dequantizeRowQ45K(out: usize, row: usize, cols: i32, fifthBits: bool): void {
   const blockBytes = fifthBits ? Q5_K_BYTES : Q4_K_BYTES;
@@ -167,16 +157,29 @@ export function dequantizeRowQ6K(out: usize, row: usize, cols: i32): void {
   }
 }
 
-/** One row of `cols` Q4_0 values at `row` as f32 at out. */
-export function dequantizeRowQ4_0(out: usize, row: usize, cols: i32): void {
+/**
+ * One row of `cols` values of a 32-value type at `row` as f32 at out, as dequantize_row_* does:
+ * Q4_0 (type 2), Q4_1 (3), Q5_0 (6), Q5_1 (7). Byte j holds value j (low nibble) and j + 16.
+ */
+export function dequantizeRowLegacy(out: usize, row: usize, cols: i32, type: i32): void {
+  const offset = type == 3 || type == 7;
+  const fifth = type == 6 || type == 7;
+  const size: usize = type == 2 ? 18 : type == 3 ? 20 : type == 6 ? 22 : 24;
+  const bias: i32 = offset ? 0 : fifth ? 16 : 8;
   for (let b: i32 = 0; b < cols / 32; b++) {
-    const p = row + <usize>b * Q4_0_BYTES;
+    const p = row + <usize>b * size;
     const d = halfToFloat(load<u16>(p));
+    const m: f32 = offset ? halfToFloat(load<u16>(p + 2)) : 0;
+    const qhAt = p + (offset ? 4 : 2);
+    const qh: u32 = fifth ? load<u32>(qhAt) : 0;
+    const qs = qhAt + (fifth ? 4 : 0);
     const o = out + (<usize>(b * 32) << 2);
     for (let j: i32 = 0; j < 16; j++) {
-      const q = <i32>load<u8>(p + 2 + <usize>j);
-      store<f32>(o + (<usize>j << 2), d * <f32>((q & 0xf) - 8));
-      store<f32>(o + (<usize>(j + 16) << 2), d * <f32>((q >> 4) - 8));
+      const q = <i32>load<u8>(qs + <usize>j);
+      const lo = (q & 0xf) | (<i32>((qh >> j) & 1) << 4);
+      const hi = (q >> 4) | (<i32>((qh >> (j + 16)) & 1) << 4);
+      store<f32>(o + (<usize>j << 2), offset ? <f32>lo * d + m : <f32>(lo - bias) * d);
+      store<f32>(o + (<usize>(j + 16) << 2), offset ? <f32>hi * d + m : <f32>(hi - bias) * d);
     }
   }
 }

@@ -7,6 +7,9 @@
  *
  *   npm run bench:llamacpp -- [--shape dummy-shape] [--types F32,F16,Q8_0,Q4_K_M] [--threads 1,2]
  *        [--npl 1,8,32] [--http-concurrency 1,8] [--http-prompts 24] [--chart docs/llamacpp.svg]
+ *        [--parts batched,http] [--from RUN.jsonl]
+ *
+ * --from draws the chart from the JSON lines of an earlier run instead of measuring.
  *
  * llama.cpp is built once from the source node-llama-cpp bundles (scripts/llama-cpp-tool.ts; about
  * 7 minutes on 2 cores, in $JOURNEY_LLAMA_CPP_DIR or the system's temporary folder), and its
@@ -14,7 +17,7 @@
  * random weights; BENCHMARK_SHAPES in test/helpers/checkpoints.ts). About 15 minutes with the defaults.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLlamaCpp, scratchDir } from '../scripts/llama-cpp-tool.js';
@@ -35,6 +38,8 @@ const { values } = parseArgs({
     'http-concurrency': { type: 'string', default: '1,8' },
     'http-prompts': { type: 'string', default: '24' },
     chart: { type: 'string' },
+    parts: { type: 'string', default: 'batched,http' },
+    from: { type: 'string' },
   },
 });
 const shape = BENCHMARK_SHAPES[values.shape];
@@ -44,7 +49,8 @@ const threadCounts = values.threads.split(',').map(Number);
 const npls = values.npl.split(',').map(Number);
 const concurrencies = values['http-concurrency'].split(',').filter(Boolean).map(Number);
 
-const bin = buildLlamaCpp();
+const parts = values.from ? [] : values.parts.split(',');
+const bin = parts.length > 0 ? buildLlamaCpp() : '';
 const dir = path.join(scratchDir(), 'bench-models');
 mkdirSync(dir, { recursive: true });
 
@@ -70,7 +76,12 @@ function compare(base: Record<string, unknown>, metric: string, journey: number,
 
 const pick = (rowsOf: BatchedRow[], npp: number, npl: number) => rowsOf.find((r) => r.npp === npp && r.npl === npl) as BatchedRow;
 
-for (const type of types) {
+if (values.from) {
+  for (const line of readFileSync(values.from, 'utf8').split('\n')) {
+    if (line.startsWith('{') && JSON.parse(line).metric) rows.push(JSON.parse(line));
+  }
+}
+for (const type of parts.includes('batched') ? types : []) {
   const model = modelFile(type);
   for (const threads of threadCounts) {
     const base = { type, threads };
@@ -85,7 +96,7 @@ for (const type of types) {
 
 // HTTP: the same streamed workload (128-token prompts, 32 tokens out) against both servers
 const contextLen = 256;
-for (const type of types) {
+for (const type of parts.includes('http') ? types : []) {
   const model = modelFile(type);
   const threads = Math.max(...threadCounts);
   for (const concurrency of concurrencies) {
@@ -95,14 +106,14 @@ for (const type of types) {
         const served = ((await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] }).data[0].id;
         await runLoad(workload.slice(0, 2), { url: server.url, model: served, requestRate: Infinity, maxConcurrency: 2, seed: 1 });
         const { results, durationS } = await runLoad(workload, { url: server.url, model: served, requestRate: Infinity, maxConcurrency: concurrency, seed: 1 });
-        return summarize(results, durationS);
+        return { ...summarize(results, durationS), firstError: results.find((r) => !r.ok)?.error?.slice(0, 200) };
       } finally {
         await server.stop();
       }
     };
     const ours = await measure(await startJourneyServer(model, threads, concurrency, contextLen));
     const theirs = await measure(await startLlamaServer(bin, model, threads, concurrency, contextLen));
-    const base = { type, threads, http: true, concurrency, failed: ours.failed + theirs.failed };
+    const base = { type, threads, http: true, concurrency, failed: { journeyLlm: ours.failed, llamaCpp: theirs.failed }, ...(ours.firstError || theirs.firstError ? { firstError: { journeyLlm: ours.firstError, llamaCpp: theirs.firstError } } : {}) };
     compare(base, 'output tok/s', ours.outputTokenThroughput, theirs.outputTokenThroughput);
     compare(base, 'TTFT p50', ours.ttftMs.p50, theirs.ttftMs.p50, 'ms');
     compare(base, 'TTFT p99', ours.ttftMs.p99, theirs.ttftMs.p99, 'ms');
@@ -110,9 +121,9 @@ for (const type of types) {
     compare(base, 'TPOT p99', ours.tpotMs.p99, theirs.tpotMs.p99, 'ms');
   }
 }
-console.log(JSON.stringify({ bench: 'llamacpp', summary: true, ...machine() }));
+if (parts.length > 0) console.log(JSON.stringify({ bench: 'llamacpp', summary: true, ...machine() }));
 
-if (values.chart) {
+if (values.chart && rows.some((r) => !r.http)) {
   // one panel per thread count: journey-llm / llama.cpp per metric, a series per file type
   const metrics = ['pp128', 'pp512', ...npls.map((n) => `tg, ${n} seq`)];
   const panels = threadCounts.map((threads) => ({

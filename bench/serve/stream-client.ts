@@ -19,7 +19,7 @@ export interface RequestResult {
  * later output, and the end. Token counts come from the usage chunk, not from counting chunks
  * (a chunk can hold more than one token, or none while a character is incomplete).
  */
-export async function streamCompletion(url: string, body: Record<string, unknown>, clock: () => number = () => performance.now()): Promise<RequestResult> {
+export async function streamCompletion(url: string, body: Record<string, unknown>, clock: () => number = () => performance.now(), timeoutMs = 120_000): Promise<RequestResult> {
   const start = clock();
   let first = NaN;
   let last = NaN;
@@ -32,6 +32,8 @@ export async function streamCompletion(url: string, body: Record<string, unknown
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+      // a server that stops answering fails its requests rather than hanging the benchmark
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     return fail(String(err));

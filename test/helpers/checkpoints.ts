@@ -87,26 +87,35 @@ export const CHECKPOINTS: readonly CheckpointSpec[] = [
   ...TYPES.map((type, i) => ({ name: `qwen3-${type.toLowerCase()}`, arch: 'qwen3' as const, vocab: 'qwen3' as const, type, dim: 32, layers: 2, heads: 2, kvHeads: 1, headDim: 32, ffn: 96, contextLength: 512, tiedEmbeddings: true, seed: 400 + i })),
   // rows of whole 256-value super-blocks, for the K-quants; a short vocabulary keeps the quantized files small
   { name: 'llama-spm-256-f32', arch: 'llama', vocab: 'llama2', vocabLimit: 1024, type: 'F32', dim: 256, layers: 2, heads: 4, kvHeads: 2, headDim: 64, ffn: 256, contextLength: 512, tiedEmbeddings: true, seed: 500 },
+  // rows that are not whole super-blocks (as Qwen2.5-0.5B's 896): K-quant files fall back to Q5_0, Q5_1 and Q8_0 for them
+  { name: 'llama-spm-96-f32', arch: 'llama', vocab: 'llama2', vocabLimit: 1024, type: 'F32', dim: 96, layers: 2, heads: 3, kvHeads: 1, headDim: 32, ffn: 160, contextLength: 512, tiedEmbeddings: true, seed: 510 },
 ];
 
 /**
  * Checkpoints quantized by llama.cpp's own llama-quantize from one of CHECKPOINTS (the golden
  * script does it, and commits the result under test/fixtures/llama-cpp/), so that the blocks
  * the tests read are llama.cpp's. Q4_K_M and Q5_K_M mix Q4_K or Q5_K with Q6_K (the tied
- * embedding and some attn_v/ffn_down); Q4_0 keeps a Q6_K embedding.
+ * embedding and some attn_v/ffn_down); Q4_0 keeps a Q6_K embedding. On rows of 96 values the
+ * K-quants give way to Q5_0, Q5_1 and Q8_0, as in real files of models like Qwen2.5-0.5B.
  */
 export interface QuantizedCheckpoint {
   readonly name: string;
   readonly source: string;
   /** llama-quantize's type argument */
-  readonly quantization: 'Q4_0' | 'Q4_K_M' | 'Q5_K_M';
+  readonly quantization: 'Q4_0' | 'Q4_1' | 'Q4_K_M' | 'Q5_K_M';
 }
 
-export const QUANTIZED_CHECKPOINTS: readonly QuantizedCheckpoint[] = (['Q4_0', 'Q4_K_M', 'Q5_K_M'] as const).map((quantization) => ({
-  name: `llama-spm-256-${quantization.toLowerCase()}`,
-  source: 'llama-spm-256-f32',
+const quantized = (width: 256 | 96, quantization: QuantizedCheckpoint['quantization']): QuantizedCheckpoint => ({
+  name: `llama-spm-${width}-${quantization.toLowerCase()}`,
+  source: `llama-spm-${width}-f32`,
   quantization,
-}));
+});
+
+export const QUANTIZED_CHECKPOINTS: readonly QuantizedCheckpoint[] = [
+  ...(['Q4_0', 'Q4_K_M', 'Q5_K_M'] as const).map((q) => quantized(256, q)),
+  // Q4_K_M and Q5_K_M of rows of 96: Q5_0, Q5_1 and Q8_0 in place of Q4_K, Q5_K and Q6_K
+  ...(['Q4_1', 'Q4_K_M', 'Q5_K_M'] as const).map((q) => quantized(96, q)),
+];
 
 /** Where a quantized checkpoint's file is committed. */
 export function quantizedCheckpointPath(q: QuantizedCheckpoint): string {

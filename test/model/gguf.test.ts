@@ -127,7 +127,7 @@ describe('what a GGUF file may hold', () => {
 
   for (const [what, file, message] of [
     ['an unsupported architecture', () => tinyFile('arch.gguf', [['general.architecture', meta.str('gemma3')]]), /architecture "gemma3" is not supported; supported: llama, qwen2, qwen3/],
-    ['a tensor type this build cannot compute', () => tinyFile('q2k.gguf', llamaMeta(), [...llamaTensors().filter((t) => t.name !== 'blk.0.ffn_up.weight'), { name: 'blk.0.ffn_up.weight', type: GGML_TYPE.Q2_K, dims: [256, 16], data: new Uint8Array(16 * 84) }]), /tensor blk.0.ffn_up.weight is Q2_K; supported for matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K/],
+    ['a tensor type this build cannot compute', () => tinyFile('q2k.gguf', llamaMeta(), [...llamaTensors().filter((t) => t.name !== 'blk.0.ffn_up.weight'), { name: 'blk.0.ffn_up.weight', type: GGML_TYPE.Q2_K, dims: [256, 16], data: new Uint8Array(16 * 84) }]), /tensor blk.0.ffn_up.weight is Q2_K; supported for matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K/],
     ['a missing tensor', () => tinyFile('missing.gguf', llamaMeta(), llamaTensors().filter((t) => t.name !== 'blk.0.attn_v.weight')), /lacks tensor blk.0.attn_v.weight/],
     ['a tensor it would ignore', () => tinyFile('extra.gguf', llamaMeta(), [...llamaTensors(), f32('blk.0.attn_output.bias', [8])]), /does not use, blk.0.attn_output.bias/],
     ['a missing hyperparameter', () => tinyFile('no-eps.gguf', llamaMeta().filter(([k]) => !k.endsWith('epsilon')), llamaTensors()), /lacks llama.attention.layer_norm_rms_epsilon/],

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GpuJsKernels } from '../../lib/model/kernels/gpujs.js';
 import { createWasmKernels, WasmKernels } from '../../lib/model/kernels/wasm.js';
-import { f32Tensor, type AttentionBatch, type AttentionShape, type Kernels, type RopeSpec, type WeightTensor } from '../../lib/model/kernels/kernels.js';
+import { f32Tensor, KERNEL_TOLERANCE, type AttentionBatch, type AttentionShape, type Kernels, type RopeSpec, type WeightTensor } from '../../lib/model/kernels/kernels.js';
 import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
-import { floatToBfloat, floatToHalf } from '../../lib/model/quant/half.js';
+import { floatToBfloat, floatToHalf, halfToFloat } from '../../lib/model/quant/half.js';
 import { Q8_0_BLOCK, Q8_0_BYTES, quantizeRowQ8_0 } from '../../lib/model/quant/q8_0.js';
 import { dequantize } from '../../lib/model/quant/dequantize.js';
 import { ReferenceKernels } from '../../lib/model/kernels/reference.js';
@@ -37,6 +37,9 @@ function tensorOf(type: 'F32' | 'F16' | 'BF16' | 'Q8_0', values: Float32Array, r
 /** Where each quantized type keeps its f16 block scales (byte offsets in a block), and its block size in values and bytes. */
 const QUANT_LAYOUT = {
   Q4_0: { type: GGML_TYPE.Q4_0, values: 32, bytes: 18, scales: [0], step: 15 },
+  Q4_1: { type: GGML_TYPE.Q4_1, values: 32, bytes: 20, scales: [0, 2], step: 15 },
+  Q5_0: { type: GGML_TYPE.Q5_0, values: 32, bytes: 22, scales: [0], step: 31 },
+  Q5_1: { type: GGML_TYPE.Q5_1, values: 32, bytes: 24, scales: [0, 2], step: 31 },
   Q4_K: { type: GGML_TYPE.Q4_K, values: 256, bytes: 144, scales: [0, 2], step: 63 * 15 },
   Q5_K: { type: GGML_TYPE.Q5_K, values: 256, bytes: 176, scales: [0, 2], step: 63 * 31 },
   Q6_K: { type: GGML_TYPE.Q6_K, values: 256, bytes: 210, scales: [208], step: 127 * 32 },
@@ -155,6 +158,9 @@ for (const backend of backends) {
     // 4-, 5- and 6-bit blocks; batches that fill a token tile (32) and spill past it
     for (const [name, rows, cols] of [
       ['Q4_0', 37, 160],
+      ['Q4_1', 37, 96],
+      ['Q5_0', 19, 288],
+      ['Q5_1', 37, 160],
       ['Q4_K', 37, 512],
       ['Q5_K', 19, 256],
       ['Q6_K', 37, 768],
@@ -163,7 +169,33 @@ for (const backend of backends) {
         it(`matmul ${name} ${rows}×${cols}, batch ${n}`, async () => {
           const w = randomBlocks(name, rows, cols);
           const x = random(n * cols, 3);
-          await compare(backend, `${name} matmul`, n * rows, (k, out) => k.matmul(out, x, k.loadMatrix(w), n));
+          if (name !== 'Q4_1' && name !== 'Q5_1') {
+            await compare(backend, `${name} matmul`, n * rows, (k, out) => k.matmul(out, x, k.loadMatrix(w), n));
+            return;
+          }
+          // The offset types meet llama.cpp's Q8_1 activations, whose block sum s = d·Σq is kept in
+          // f16 (from d before its own rounding); the reference sums the dequantized activations.
+          // So out[t, r] may also differ by Σ_b |m_rb| · |s_tb| · 2^-10 (both roundings), s_tb ≤ Σ_b |x|.
+          const expected = new Float32Array(n * rows);
+          const actual = new Float32Array(n * rows);
+          await reference.matmul(expected, x, reference.loadMatrix(w), n);
+          await backend.matmul(actual, x, backend.loadMatrix(w), n);
+          const layout = QUANT_LAYOUT[name];
+          const view = new DataView(w.bytes.buffer, w.bytes.byteOffset);
+          for (let t = 0; t < n; t++) {
+            for (let r = 0; r < rows; r++) {
+              let slack = 0;
+              for (let b = 0; b < cols / 32; b++) {
+                const m = Math.abs(halfToFloat(view.getUint16((r * (cols / 32) + b) * layout.bytes + 2, true)));
+                let xs = 0;
+                for (let j = 0; j < 32; j++) xs += Math.abs(x[t * cols + b * 32 + j]);
+                slack += m * xs * 2 ** -10;
+              }
+              const e = expected[t * rows + r];
+              const diff = Math.abs(actual[t * rows + r] - e);
+              assert.ok(diff <= KERNEL_TOLERANCE.atol + KERNEL_TOLERANCE.rtol * Math.abs(e) + slack, `${backend.name} ${name} out[${t}, ${r}] = ${actual[t * rows + r]}, expected ${e}`);
+            }
+          }
         });
       }
     }
@@ -174,7 +206,7 @@ for (const backend of backends) {
         const table = tensorOf(type, random(37 * 64), 37, 64);
         await compare(backend, `${type} embed`, 4 * 64, (k, out) => k.embed(out, ids, k.loadMatrix(table), 4));
       }
-      for (const name of ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'] as const) {
+      for (const name of ['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K'] as const) {
         const table = randomBlocks(name, 37, 256);
         await compare(backend, `${name} embed`, 4 * 256, (k, out) => k.embed(out, ids, k.loadMatrix(table), 4));
       }
@@ -356,6 +388,9 @@ describe('quantized matmuls against the dequantized weights in f32', () => {
   after(() => wasm.dispose());
   for (const [name, cols] of [
     ['Q4_0', 160],
+    ['Q4_1', 96],
+    ['Q5_0', 160],
+    ['Q5_1', 224],
     ['Q4_K', 512],
     ['Q5_K', 256],
     ['Q6_K', 512],
@@ -399,7 +434,7 @@ describe('wasm kernels on a team of threads', () => {
         ['F32', tensorOf('F32', random(70 * 64), 70, 64)],
         ['F16', tensorOf('F16', random(70 * 64), 70, 64)],
         ['Q8_0', tensorOf('Q8_0', random(70 * 64), 70, 64)],
-        ...(['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'] as const).map((name): [string, WeightTensor] => [name, randomBlocks(name, 70, 256)]),
+        ...(['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K'] as const).map((name): [string, WeightTensor] => [name, randomBlocks(name, 70, 256)]),
       ];
       for (const [name, w] of tensors) {
         for (const n of [1, 6]) {

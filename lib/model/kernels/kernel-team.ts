@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
  */
 
 /** The kernels a team can split; each takes its arguments, then [start, end) of its units, then its thread's scratch. */
-export const TEAM_KERNELS = ['matmulF32', 'matmulF16', 'matmulBf16', 'matmulQ8_0', 'matmulQ4_0', 'matmulQ4_K', 'matmulQ5_K', 'matmulQ6_K', 'attention'] as const;
+export const TEAM_KERNELS = ['matmulF32', 'matmulF16', 'matmulBf16', 'matmulQ8_0', 'matmulQ4_0', 'matmulQ4_1', 'matmulQ5_0', 'matmulQ5_1', 'matmulQ4_K', 'matmulQ5_K', 'matmulQ6_K', 'attention'] as const;
 export type TeamKernel = (typeof TEAM_KERNELS)[number];
 export type TeamExports = Record<TeamKernel, (...args: number[]) => void>;
 

@@ -8,7 +8,7 @@ import { createSharedMemory, WasmArena } from './wasm-arena.js';
 /** The functions of assembly/kernels.ts; every buffer argument is a byte offset. */
 interface WasmExports extends TeamExports {
   roundRows(out: number, x: number, count: number, bfloat: number): void;
-  quantizeQ8_0(xq: number, xd: number, x: number, n: number, cols: number): void;
+  quantizeQ8_0(xq: number, xd: number, xs: number, x: number, n: number, cols: number): void;
   quantizeQ8_K(xq: number, xd: number, xs: number, x: number, n: number, cols: number): void;
   embed(out: number, tokenIds: number, table: number, n: number, cols: number, type: number): void;
   rmsNorm(out: number, x: number, weight: number, n: number, dim: number, eps: number): void;
@@ -22,7 +22,14 @@ interface WasmExports extends TeamExports {
 }
 
 /** The weight types these kernels multiply, each in its own blocks. */
-const WASM_MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
+const BLOCK32_KERNELS = new Map<number, TeamKernel>([
+  [GGML_TYPE.Q8_0, 'matmulQ8_0'],
+  [GGML_TYPE.Q4_0, 'matmulQ4_0'],
+  [GGML_TYPE.Q4_1, 'matmulQ4_1'],
+  [GGML_TYPE.Q5_0, 'matmulQ5_0'],
+  [GGML_TYPE.Q5_1, 'matmulQ5_1'],
+]);
+const WASM_MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, ...(BLOCK32_KERNELS.keys() as Iterable<GgmlType>), GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
 
 /** Bytes of one thread's block-decoding scratch (SCRATCH_BYTES of assembly/matmul-kquants.ts and -q32.ts, rounded up). */
 const BLOCK_SCRATCH_BYTES = 1536;
@@ -140,12 +147,16 @@ export class WasmKernels implements Kernels {
           return rows(m.type === GGML_TYPE.F16 ? 'matmulF16' : 'matmulBf16', rounded);
         }
         case GGML_TYPE.Q8_0:
-        case GGML_TYPE.Q4_0: {
-          // 16-bit quants, then one f32 scale per 32 values
-          const xq = this.scratchBytes(2 * count + count / 8);
+        case GGML_TYPE.Q4_0:
+        case GGML_TYPE.Q4_1:
+        case GGML_TYPE.Q5_0:
+        case GGML_TYPE.Q5_1: {
+          // 16-bit quants, then per 32 values an f32 scale and the f32 d·Σq
+          const xq = this.scratchBytes(2 * count + count / 4);
           const xd = xq + 2 * count;
-          this.fn.quantizeQ8_0(xq, xd, xp, n, m.cols);
-          return rows(m.type === GGML_TYPE.Q8_0 ? 'matmulQ8_0' : 'matmulQ4_0', xq, xd);
+          const xs = xd + count / 8;
+          this.fn.quantizeQ8_0(xq, xd, xs, xp, n, m.cols);
+          return rows(BLOCK32_KERNELS.get(m.type) as TeamKernel, xq, xd, xs);
         }
         case GGML_TYPE.Q4_K:
         case GGML_TYPE.Q5_K:

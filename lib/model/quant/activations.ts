@@ -7,7 +7,8 @@ import { Q8_0_BLOCK } from './q8_0.js';
  * x[n, cols] as a matmul against `type` weights sees it, in f32: llama.cpp converts the
  * activations to the weights' vec_dot_type first. For Q8_0 that is the x86 quantize_row_q8_0:
  * scale = max|x| / 127 kept as f16, values x · 127 / max|x| rounded to nearest even. Q4_0
- * weights take the same Q8_0 activations; the K-quants take Q8_K (quantizedQ8_K).
+ * and Q5_0 weights take the same Q8_0 activations, Q4_1 and Q5_1 Q8_1 (the same values, and
+ * each block's sum); the K-quants take Q8_K (quantizedQ8_K).
  */
 export function activationsFor(type: GgmlType, x: Float32Array, n: number, cols: number): Float32Array {
   const count = n * cols;
@@ -26,6 +27,9 @@ export function activationsFor(type: GgmlType, x: Float32Array, n: number, cols:
     case GGML_TYPE.Q6_K:
       return quantizedQ8_K(x, count);
     case GGML_TYPE.Q4_0:
+    case GGML_TYPE.Q4_1:
+    case GGML_TYPE.Q5_0:
+    case GGML_TYPE.Q5_1:
     case GGML_TYPE.Q8_0: {
       const out = new Float32Array(count);
       for (let b = 0; b < count; b += Q8_0_BLOCK) {

@@ -1,15 +1,18 @@
 import { GGML_TYPE, ggmlTypeName, rowBytes, type GgmlType } from '../formats/ggml-types.js';
 import { bfloatToFloat, halfToFloat } from './half.js';
 import { dequantizeRowQ4_K, dequantizeRowQ5_K, dequantizeRowQ6_K } from './k-quants.js';
-import { dequantizeRowQ4_0 } from './q4_0.js';
+import { dequantizeRowQ4_0, dequantizeRowQ4_1, dequantizeRowQ5_0, dequantizeRowQ5_1 } from './legacy-quants.js';
 import { dequantizeRowQ8_0 } from './q8_0.js';
 
 /** The types whose rows this build can turn into f32 (and so compute with). */
-export const MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
+export const MATRIX_TYPES: readonly GgmlType[] = [GGML_TYPE.F32, GGML_TYPE.F16, GGML_TYPE.BF16, GGML_TYPE.Q8_0, GGML_TYPE.Q4_0, GGML_TYPE.Q4_1, GGML_TYPE.Q5_0, GGML_TYPE.Q5_1, GGML_TYPE.Q4_K, GGML_TYPE.Q5_K, GGML_TYPE.Q6_K];
 
 const BLOCK_ROWS = new Map([
   [GGML_TYPE.Q8_0, dequantizeRowQ8_0],
   [GGML_TYPE.Q4_0, dequantizeRowQ4_0],
+  [GGML_TYPE.Q4_1, dequantizeRowQ4_1],
+  [GGML_TYPE.Q5_0, dequantizeRowQ5_0],
+  [GGML_TYPE.Q5_1, dequantizeRowQ5_1],
   [GGML_TYPE.Q4_K, dequantizeRowQ4_K],
   [GGML_TYPE.Q5_K, dequantizeRowQ5_K],
   [GGML_TYPE.Q6_K, dequantizeRowQ6_K],
