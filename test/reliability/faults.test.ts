@@ -8,7 +8,9 @@ import type { TestServer } from '../helpers/server.js';
 import { event, eventNames, postJson, spansOf, startTracedServer } from '../helpers/tracing.js';
 
 const MODEL = 'dummy-tiny';
-const MAX_TOKENS = 300;
+// long enough that no stream can end between its first chunk and the fault (dummy-tiny decodes
+// thousands of tokens a second, and its context is 2048)
+const MAX_TOKENS = 2000;
 
 interface Streamed {
   readonly requestId: string;
@@ -106,8 +108,10 @@ describe('faults in the middle of a run', () => {
     }
     receiver = await OtlpReceiver.start('accept', port);
     // spans exported while grpc-js waits out its reconnection backoff still fail; keep serving
-    // until the exporters are through to the new receiver
-    while (receiver.spans.length === 0) {
+    // until the exporters of both threads are through to the new receiver (each backs off on its
+    // own schedule: one through says nothing of the other)
+    const through = (name: string) => receiver.spans.some((s) => s.name === name);
+    while (!through('llm_request') || !through('llm_core')) {
       assert.equal((await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: 'reconnecting', max_tokens: 2 })).status, 200);
     }
     const later = await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: 'after', max_tokens: 2 });
