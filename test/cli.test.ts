@@ -146,6 +146,18 @@ describe('command line', () => {
     assert.throws(() => parseServerConfig(['--api-key', '']), UsageError);
   });
 
+  it('warns at start when the engine threads outnumber the cores', async () => {
+    const { child, stderr } = await startChild(['--threads-per-worker', String(os.availableParallelism() + 1)]);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    const warning = stderr()
+      .split('\n')
+      .find((l) => l.includes('more engine threads than cores'));
+    assert.ok(warning, 'a warning names the oversubscription');
+    assert.equal(JSON.parse(warning).threadsPerWorker, os.availableParallelism() + 1);
+  });
+
   it('serves, logs one line on start, and on SIGTERM finishes the request in flight and exits 0', async () => {
     const { child, started, stderr } = await startChild();
     assert.equal(started.model, 'dummy-tiny');

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { EngineFrontend } from '../engine/engine-frontend.js';
 import { defaultEngineLayout, type EngineConfigInput } from '../engine/engine-config.js';
@@ -80,10 +81,17 @@ export async function startEngineClient({ config, tokenizer, weights }: Prepared
   const numWorkers = workerCount(options);
   const iterationTimeout = options.engineIterationTimeoutSeconds ?? 60;
   if (!(iterationTimeout >= 0 && iterationTimeout <= 86400)) throw new RangeError('engineIterationTimeoutSeconds must be from 0 to 86400');
+  const logger = options.logger ?? createLogger();
+  const threads = numWorkers * config.threadsPerWorker;
+  if (threads > os.availableParallelism()) {
+    // a kernel team waits for its helpers by spinning, then sleeping: with more threads than cores
+    // a helper is often descheduled, and every hand-off waits for the scheduler
+    logger.warn('more engine threads than cores: kernels will wait on each other', { workers: numWorkers, threadsPerWorker: config.threadsPerWorker, cores: os.availableParallelism() });
+  }
   const pool = new WorkerPool(config, weights, {
     numWorkers,
     maxPendingPerWorker: options.maxPendingPerWorker ?? 4 * config.maxNumSeqs,
-    logger: options.logger ?? createLogger(),
+    logger,
     workerModule: options.workerModule ?? DEFAULT_WORKER_MODULE,
     stepTimeoutMs: iterationTimeout * 1000,
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
