@@ -1,5 +1,5 @@
 import { halfToFloat } from './half';
-import { decodeQ45K, decodeQ6K, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K, scalesAndMinsK4 } from './quant-blocks';
+import { decodeQ45K, decodeQ6K, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K, scalesAndMinsK4, valuesQ45K, valuesQ6K } from './quant-blocks';
 
 /*
  * Matmuls on the K-quants' 4-, 5- and 6-bit weights, on the blocks as they are in the file. As
@@ -13,7 +13,7 @@ import { decodeQ45K, decodeQ6K, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES, QK_K, scales
  * one call. `scratch` is SCRATCH_BYTES of this thread's own.
  */
 export const TILE: i32 = 32;
-const MINS: usize = 512; // 8 i16 mins after the 256 decoded values
+const MINS: usize = 512; // the block's 8 scales and 8 mins (bytes) after the 256 decoded values
 const SUMS: usize = 528; // TILE f32 row sums
 export const SCRATCH_BYTES: i32 = 528 + 4 * 32;
 
@@ -87,7 +87,7 @@ export function quantizeQ8_K(xq: usize, xd: usize, xs: usize, x: usize, n: i32, 
   if (n == 1) {
     for (let r: i32 = rowStart; r < rowEnd; r++) {
       const row = w + <usize>r * wRow;
-      store<f32>(out + (<usize>r << 2), type == 14 ? rowDotQ6K(row, xq, xd, numBlocks) : rowDotQ45K(row, xq, xd, xs, numBlocks, type == 13));
+      store<f32>(out + (<usize>r << 2), type == 14 ? rowDotQ6K(row, xq, xd, numBlocks) : rowDotQ45K(row, xq, xd, xs, numBlocks, type == 13, scratch + MINS));
     }
     return;
   }
@@ -108,7 +108,7 @@ export function quantizeQ8_K(xq: usize, xd: usize, xs: usize, x: usize, n: i32, 
           d = halfToFloat(load<u16>(p));
           dmin = halfToFloat(load<u16>(p + 2));
         }
-        const mins = type == 14 ? i16x8.splat(0) : v128.load(scratch + MINS);
+        const mins = type == 14 ? i16x8.splat(0) : i16x8.extend_high_i8x16_u(v128.load(scratch + MINS));
         for (let k: i32 = 0; k < tiles; k++) {
           const t = t0 + k;
           const dx = load<f32>(xd + (<usize>(t * numBlocks + b) << 2));
@@ -156,85 +156,35 @@ export function matmulQ6_K(out: usize, xq: usize, xd: usize, xs: usize, w: usize
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
-/** The low nibbles of 16 bytes; shifts by constants, on 16-bit lanes (x86 has no 8-bit shifts). */
-@inline export function lowNibbles(q: v128): v128 {
-  return v128.and(q, i8x16.splat(0x0f));
-}
-
-@inline export function highNibbles(q: v128): v128 {
-  return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
-}
-
-/** Bit `bit` of each of 16 bytes moved to bit `to` (both constants once inlined). */
-@inline function moveBits(q: v128, mask: i32, bit: i32, to: i32): v128 {
-  const m = v128.and(q, i8x16.splat(<i8>mask));
-  return to > bit ? i16x8.shl(m, to - bit) : to < bit ? i16x8.shr_u(m, bit - to) : m;
-}
-
-/** Sub-blocks 2c and 2c + 1 of a Q4_K/Q5_K super-block, scales smLo and smHi, against 64 activations at x: Σ scale·q·x. */
-@inline function pairQ45K(qs: usize, c: i32, qh0: v128, qh1: v128, x: usize, fifthBits: bool, smLo: i32, smHi: i32): v128 {
-  const q0 = v128.load(qs + (<usize>c << 5));
-  const q1 = v128.load(qs + (<usize>c << 5), 16);
-  let lo0 = lowNibbles(q0);
-  let lo1 = lowNibbles(q1);
-  let hi0 = highNibbles(q0);
-  let hi1 = highNibbles(q1);
-  if (fifthBits) {
-    lo0 = v128.or(lo0, moveBits(qh0, 1 << (2 * c), 2 * c, 4));
-    lo1 = v128.or(lo1, moveBits(qh1, 1 << (2 * c), 2 * c, 4));
-    hi0 = v128.or(hi0, moveBits(qh0, 1 << (2 * c + 1), 2 * c + 1, 4));
-    hi1 = v128.or(hi1, moveBits(qh1, 1 << (2 * c + 1), 2 * c + 1, 4));
-  }
-  const xc = x + (<usize>c << 7);
-  const sLo = i32x4.add(dot16(lo0, xc, false), dot16(lo1, xc + 32, false));
-  const sHi = i32x4.add(dot16(hi0, xc + 64, false), dot16(hi1, xc + 96, false));
-  return i32x4.add(i32x4.mul(sLo, i32x4.splat(smLo)), i32x4.mul(sHi, i32x4.splat(smHi)));
-}
-
 /** Σ min_j · bsum_j over a super-block's 8 sub-blocks: mins from scalesAndMinsK4, bsums (8 i16) at sums. */
 @inline function minSum(scalesAndMins: v128, sums: usize): i32 {
   return hsumI32(i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(scalesAndMins), v128.load(sums)));
 }
 
-/** One row of a Q4_K (fifthBits false) or Q5_K matrix against one token's Q8_K activations. */
-@inline function rowDotQ45K(row: usize, xq: usize, xd: usize, xs: usize, numBlocks: i32, fifthBits: bool): f32 {
+/**
+ * One row of a Q4_K (fifthBits false) or Q5_K matrix against one token's Q8_K activations;
+ * `scales` is 16 bytes of scratch for the block's scales and mins.
+ */
+@inline function rowDotQ45K(row: usize, xq: usize, xd: usize, xs: usize, numBlocks: i32, fifthBits: bool, scales: usize): f32 {
   const blockBytes = fifthBits ? Q5_K_BYTES : Q4_K_BYTES;
   let acc = f32x4.splat(0);
   let minAcc: f32 = 0;
   for (let b: i32 = 0; b < numBlocks; b++) {
     const p = row + <usize>b * blockBytes;
-    const qs = p + (fifthBits ? 48 : 16);
     const x = xq + (<usize>(b * QK_K) << 1);
-    const sums = xs + (<usize>(b * 8) << 1);
-    const qh0 = fifthBits ? v128.load(p + 16) : i8x16.splat(0);
-    const qh1 = fifthBits ? v128.load(p + 32) : i8x16.splat(0);
-    const scales = scalesAndMinsK4(p + 4);
-    const isum = i32x4.add(
-      i32x4.add(
-        pairQ45K(qs, 0, qh0, qh1, x, fifthBits, i8x16.extract_lane_u(scales, 0), i8x16.extract_lane_u(scales, 1)),
-        pairQ45K(qs, 1, qh0, qh1, x, fifthBits, i8x16.extract_lane_u(scales, 2), i8x16.extract_lane_u(scales, 3)),
-      ),
-      i32x4.add(
-        pairQ45K(qs, 2, qh0, qh1, x, fifthBits, i8x16.extract_lane_u(scales, 4), i8x16.extract_lane_u(scales, 5)),
-        pairQ45K(qs, 3, qh0, qh1, x, fifthBits, i8x16.extract_lane_u(scales, 6), i8x16.extract_lane_u(scales, 7)),
-      ),
-    );
+    const scalesAndMins = scalesAndMinsK4(p + 4);
+    v128.store(scales, scalesAndMins);
+    let isum = i32x4.splat(0);
+    for (let j: i32 = 0; j < 8; j++) {
+      const xj = x + (<usize>j << 6);
+      const s = i32x4.add(dot16(valuesQ45K(p, j, 0, fifthBits), xj, false), dot16(valuesQ45K(p, j, 1, fifthBits), xj + 32, false));
+      isum = i32x4.add(isum, i32x4.mul(s, i32x4.splat(<i32>load<u8>(scales + <usize>j))));
+    }
     const dx = load<f32>(xd + (<usize>b << 2));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum), f32x4.splat(halfToFloat(load<u16>(p)) * dx)));
-    minAcc += <f32>minSum(scales, sums) * (halfToFloat(load<u16>(p + 2)) * dx);
+    minAcc += <f32>minSum(scalesAndMins, xs + (<usize>(b * 8) << 1)) * (halfToFloat(load<u16>(p + 2)) * dx);
   }
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) - minAcc;
-}
-
-/** Group g (32 values, two scales) of half of a Q6_K super-block against 32 activations at x. */
-@inline function groupQ6K(l0: v128, l1: v128, h0: v128, h1: v128, g: i32, x: usize, sc: usize): v128 {
-  const bias = i8x16.splat(32);
-  const v0 = i8x16.sub(v128.or(l0, moveBits(h0, 3 << (2 * g), 2 * g, 4)), bias);
-  const v1 = i8x16.sub(v128.or(l1, moveBits(h1, 3 << (2 * g), 2 * g, 4)), bias);
-  return i32x4.add(
-    i32x4.mul(dot16(v0, x, true), i32x4.splat(<i32>load<i8>(sc + <usize>(2 * g)))),
-    i32x4.mul(dot16(v1, x + 32, true), i32x4.splat(<i32>load<i8>(sc + <usize>(2 * g + 1)))),
-  );
 }
 
 /** One row of a Q6_K matrix against one token's Q8_K activations. */
@@ -244,18 +194,12 @@ export function matmulQ6_K(out: usize, xq: usize, xd: usize, xs: usize, w: usize
     const p = row + <usize>b * Q6_K_BYTES;
     let isum = i32x4.splat(0);
     for (let h: i32 = 0; h < 2; h++) {
-      const ql = p + (<usize>h << 6);
-      const qh = p + 128 + (<usize>h << 5);
       const sc = p + 192 + (<usize>h << 3);
-      const a0 = v128.load(ql);
-      const a1 = v128.load(ql, 16);
-      const b0 = v128.load(ql, 32);
-      const b1 = v128.load(ql, 48);
-      const h0 = v128.load(qh);
-      const h1 = v128.load(qh, 16);
-      const x = xq + (<usize>(b * QK_K + h * 128) << 1);
-      isum = i32x4.add(isum, i32x4.add(groupQ6K(lowNibbles(a0), lowNibbles(a1), h0, h1, 0, x, sc), groupQ6K(lowNibbles(b0), lowNibbles(b1), h0, h1, 1, x + 64, sc)));
-      isum = i32x4.add(isum, i32x4.add(groupQ6K(highNibbles(a0), highNibbles(a1), h0, h1, 2, x + 128, sc), groupQ6K(highNibbles(b0), highNibbles(b1), h0, h1, 3, x + 192, sc)));
+      for (let g: i32 = 0; g < 4; g++) {
+        const x = xq + (<usize>(b * QK_K + h * 128 + g * 32) << 1);
+        isum = i32x4.add(isum, i32x4.mul(dot16(valuesQ6K(p, h, g, 0), x, true), i32x4.splat(<i32>load<i8>(sc + <usize>(2 * g)))));
+        isum = i32x4.add(isum, i32x4.mul(dot16(valuesQ6K(p, h, g, 1), x + 32, true), i32x4.splat(<i32>load<i8>(sc + <usize>(2 * g + 1)))));
+      }
     }
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum), f32x4.splat(halfToFloat(load<u16>(p + 208)) * load<f32>(xd + (<usize>b << 2)))));
   }

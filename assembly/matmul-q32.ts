@@ -1,5 +1,6 @@
 import { floatToHalf, halfToFloat } from './half';
-import { lowNibbles, highNibbles, TILE } from './matmul-kquants';
+import { TILE } from './matmul-kquants';
+import { nibbles } from './quant-blocks';
 
 /*
  * Matmuls on weights in blocks of 32 values with an f16 scale d (ggml-common.h): Q8_0 (32 signed
@@ -74,7 +75,7 @@ export function quantizeQ8_0(xq: usize, xd: usize, xs: usize, x: usize, n: i32, 
 @inline function unpack(kind: i32, p: usize, half: i32): v128 {
   if (kind == Q8_0) return v128.load(p + 2 + <usize>(half << 4));
   const qs = v128.load(p + (kind == Q4_0 ? 2 : kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : 8));
-  let q = half == 0 ? lowNibbles(qs) : highNibbles(qs);
+  let q = nibbles(qs, half << 2);
   if (kind == Q5_0 || kind == Q5_1) q = v128.or(q, fifthBits(load<u32>(p + (kind == Q5_0 ? 2 : 4)), half << 1));
   if (kind == Q4_0) q = i8x16.sub(q, i8x16.splat(8));
   if (kind == Q5_0) q = i8x16.sub(q, i8x16.splat(16));

@@ -3,6 +3,7 @@ import { halfToFloat } from './half';
 /*
  * Unpacking llama.cpp's 4-, 5- and 6-bit blocks (ggml-common.h; see lib/model/quant/ for the
  * layouts in words). Two forms:
+ * - values*: 16 of a super-block's values as bytes, for kernels that meet them in registers;
  * - decode*: a 256-value super-block as 16-bit integers already multiplied by their sub-block's
  *   scale, ready for i32x4.dot_i16x8_s against 16-bit activations, plus the Q4_K/Q5_K mins;
  * - dequantize*: f32 values exactly as dequantize_row_* computes them, for embedding lookups.
@@ -46,60 +47,59 @@ export const Q6_K_BYTES: usize = 210;
   v128.store(dst, i16x8.mul(hi, scale), 16);
 }
 
+/** The low (shift 0) or high (shift 4) nibbles of 16 bytes; 16-bit shifts, as x86 has no 8-bit ones. */
+@inline export function nibbles(q: v128, shift: i32): v128 {
+  return v128.and(i16x8.shr_u(q, shift), i8x16.splat(0x0f));
+}
+
+/** The bits under `mask` from bit `bit` of each of 16 bytes, moved to bit 4 (they never cross a byte). */
+@inline function bitsTo4(q: v128, bit: i32, mask: i8): v128 {
+  return i16x8.shl(v128.and(i16x8.shr_u(q, bit), i8x16.splat(mask)), 4);
+}
+
 /**
- * A Q4_K (fifthBits false) or Q5_K super-block at `p` into dst (256 i16: q · scale) and mins
- * (8 i16: each sub-block's min).
+ * 16 values of sub-block j (32 values) of the Q4_K (0–15) or Q5_K (0–31) super-block at p: its
+ * first (half 0) or last 16. Sub-blocks 2c and 2c + 1 share 32 bytes, low and high nibbles.
  */
-@inline export function decodeQ45K(p: usize, dst: usize, mins: usize, fifthBits: bool): void {
-  const qs = p + (fifthBits ? 48 : 16);
-  const low = i8x16.splat(0x0f);
-  const qh0 = fifthBits ? v128.load(p + 16) : i8x16.splat(0);
-  const qh1 = fifthBits ? v128.load(p + 32) : i8x16.splat(0);
-  for (let c: i32 = 0; c < 4; c++) {
-    const q0 = v128.load(qs + (<usize>c << 5));
-    const q1 = v128.load(qs + (<usize>c << 5), 16);
-    for (let half: i32 = 0; half < 2; half++) {
-      const j = 2 * c + half;
-      const sm = scaleMinK4(j, p + 4);
-      store<i16>(mins + (<usize>j << 1), <i16>(sm >> 16));
-      const scale = i16x8.splat(<i16>(sm & 0xffff));
-      let v0 = half == 0 ? v128.and(q0, low) : i8x16.shr_u(q0, 4);
-      let v1 = half == 0 ? v128.and(q1, low) : i8x16.shr_u(q1, 4);
-      if (fifthBits) {
-        const one = i8x16.splat(1);
-        v0 = v128.or(v0, i8x16.shl(v128.and(i8x16.shr_u(qh0, j), one), 4));
-        v1 = v128.or(v1, i8x16.shl(v128.and(i8x16.shr_u(qh1, j), one), 4));
-      }
-      const d = dst + (<usize>j << 6);
-      storeScaled(d, v0, scale, false);
-      storeScaled(d + 32, v1, scale, false);
-    }
+@inline export function valuesQ45K(p: usize, j: i32, half: i32, fifthBits: bool): v128 {
+  const qs = p + (fifthBits ? 48 : 16) + (<usize>(j >> 1) << 5) + (<usize>half << 4);
+  const q = nibbles(v128.load(qs), (j & 1) << 2);
+  return fifthBits ? v128.or(q, bitsTo4(v128.load(p + 16 + (<usize>half << 4)), j, 1)) : q;
+}
+
+/**
+ * 16 signed values (−32…31) of the Q6_K super-block at p: half h (128 values), group g (32 values:
+ * low nibbles of ql[0…31], of ql[32…63], then their high nibbles; 2 bits each from qh at bit 2g),
+ * its first (half 0) or last 16.
+ */
+@inline export function valuesQ6K(p: usize, h: i32, g: i32, half: i32): v128 {
+  const ql = v128.load(p + (<usize>h << 6) + (<usize>(g & 1) << 5) + (<usize>half << 4));
+  const qh = v128.load(p + 128 + (<usize>h << 5) + (<usize>half << 4));
+  return i8x16.sub(v128.or(nibbles(ql, (g >> 1) << 2), bitsTo4(qh, 2 * g, 3)), i8x16.splat(32));
+}
+
+/**
+ * A Q4_K (fifthBits false) or Q5_K super-block at `p` into dst (256 i16: q · scale), and its
+ * scales and mins (scalesAndMinsK4) into the 16 bytes at scalesAndMins.
+ */
+@inline export function decodeQ45K(p: usize, dst: usize, scalesAndMins: usize, fifthBits: bool): void {
+  v128.store(scalesAndMins, scalesAndMinsK4(p + 4));
+  for (let j: i32 = 0; j < 8; j++) {
+    const scale = i16x8.splat(<i16>load<u8>(scalesAndMins + <usize>j));
+    const d = dst + (<usize>j << 6);
+    storeScaled(d, valuesQ45K(p, j, 0, fifthBits), scale, false);
+    storeScaled(d + 32, valuesQ45K(p, j, 1, fifthBits), scale, false);
   }
 }
 
 /** A Q6_K super-block at `p` into dst (256 i16: (q − 32) · scale). */
 @inline export function decodeQ6K(p: usize, dst: usize): void {
-  const low = i8x16.splat(0x0f);
-  const three = i8x16.splat(3);
-  const bias = i8x16.splat(32);
   for (let h: i32 = 0; h < 2; h++) {
-    const ql = p + (<usize>h << 6);
-    const qh = p + 128 + (<usize>h << 5);
     const sc = p + 192 + (<usize>h << 3);
-    const a0 = v128.load(ql);
-    const a1 = v128.load(ql, 16);
-    const b0 = v128.load(ql, 32);
-    const b1 = v128.load(ql, 48);
-    const h0 = v128.load(qh);
-    const h1 = v128.load(qh, 16);
     for (let g: i32 = 0; g < 4; g++) {
-      const l0 = g == 0 ? v128.and(a0, low) : g == 1 ? v128.and(b0, low) : g == 2 ? i8x16.shr_u(a0, 4) : i8x16.shr_u(b0, 4);
-      const l1 = g == 0 ? v128.and(a1, low) : g == 1 ? v128.and(b1, low) : g == 2 ? i8x16.shr_u(a1, 4) : i8x16.shr_u(b1, 4);
-      const v0 = i8x16.sub(v128.or(l0, i8x16.shl(v128.and(i8x16.shr_u(h0, 2 * g), three), 4)), bias);
-      const v1 = i8x16.sub(v128.or(l1, i8x16.shl(v128.and(i8x16.shr_u(h1, 2 * g), three), 4)), bias);
       const d = dst + (<usize>((h << 7) + (g << 5)) << 1);
-      storeScaled(d, v0, i16x8.splat(<i16>load<i8>(sc + <usize>(2 * g))), true);
-      storeScaled(d + 32, v1, i16x8.splat(<i16>load<i8>(sc + <usize>(2 * g + 1))), true);
+      storeScaled(d, valuesQ6K(p, h, g, 0), i16x8.splat(<i16>load<i8>(sc + <usize>(2 * g))), true);
+      storeScaled(d + 32, valuesQ6K(p, h, g, 1), i16x8.splat(<i16>load<i8>(sc + <usize>(2 * g + 1))), true);
     }
   }
 }
