@@ -61,22 +61,24 @@ async function cpuPerRequest(body: (i: number) => void, tracing: { flush(): Prom
 }
 
 /** The API thread's side of one request: the calls the generation route makes. */
-function apiRequest(observer: RequestObserver | null, i: number): void {
+function apiRequest(observer: RequestObserver | null, i: number, choices = 1): void {
   if (!observer) return; // all off: the server has no such observer at all
   const id = `chatcmpl-${i}`;
   const lifecycle = observer.begin('/v1/chat/completions', 'chat', id, {}, process.hrtime.bigint());
-  lifecycle.described({ requestId: id, requestedModel: 'dummy', servedModel: 'dummy', temperature: 0.7, maxTokens: 64, n: 1, stream: true, promptTokens: 40 });
-  lifecycle.traceFor(0);
+  lifecycle.described({ requestId: id, requestedModel: 'dummy', servedModel: 'dummy', temperature: 0.7, maxTokens: 64, n: choices, stream: true, promptTokens: 40 });
+  for (let c = 0; c < choices; c++) lifecycle.traceFor(c);
   lifecycle.handedOff(process.hrtime.bigint());
   lifecycle.firstResponse(process.hrtime.bigint());
-  const now = process.hrtime.bigint();
-  const stamps = { queuedNs: now, scheduledNs: now, firstTokenNs: now, finishedNs: null as bigint | null, preemptions: [] };
-  for (let t = 0; t < 64; t++) {
-    const last = t === 63;
-    if (last) stamps.finishedNs = process.hrtime.bigint();
-    lifecycle.choiceEvent({ index: 0, text: 'x', tokenIds: [1], finishReason: last ? 'length' : null, stamps, receivedNs: process.hrtime.bigint() });
+  for (let c = 0; c < choices; c++) {
+    const now = process.hrtime.bigint();
+    for (let t = 0; t < 64; t++) {
+      const last = t === 63;
+      // each output record brings its own copy of the stamps, as the ring's decoder makes them
+      const stamps = { queuedNs: now, scheduledNs: now, firstTokenNs: now, finishedNs: last ? process.hrtime.bigint() : null, preemptions: [] };
+      lifecycle.choiceEvent({ index: c, text: 'x', tokenIds: [1], finishReason: last ? 'length' : null, stamps, receivedNs: process.hrtime.bigint() });
+    }
   }
-  lifecycle.departed({ finishReasons: ['length'], promptTokens: 40, completionTokens: 64 }, process.hrtime.bigint());
+  lifecycle.departed({ finishReasons: Array.from({ length: choices }, () => 'length' as const), promptTokens: 40, completionTokens: 64 * choices }, process.hrtime.bigint());
 }
 
 /** The steps of one 64-token request in a batch of 8: 64 profiled steps, each an eighth of this request's. */
@@ -120,7 +122,7 @@ for (let r = 0; r < rounds; r++) {
   for (const variant of variants) {
     const rate = variant === 'rate0.1' ? 0.1 : 1;
     const tracing = variant === 'off' || variant === 'journeyStore' ? null : new ApiTracing(configAt(rate), logger);
-    const store = variant.startsWith('journeyStore') ? new JourneyStore(1000) : null;
+    const store = variant.startsWith('journeyStore') ? new JourneyStore({ capacity: 1000, maxBytes: 1 << 30 }) : null;
     const observer = tracing && store ? combineObservers([tracing, store]) : (tracing ?? store);
     samples.api.get(variant)?.push(await cpuPerRequest((i) => apiRequest(observer, i), tracing ?? noTracing));
     if (variant.startsWith('journeyStore')) continue; // the store lives on the API thread only
@@ -134,19 +136,21 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-/** The journey store's heap per journey: 1000 finished 64-token journeys, measured after a full GC. */
-function heapPerJourney(): number | null {
+/** The journey store's heap per journey: 1000 finished 64-token journeys of `choices` choices, measured after a full GC. */
+function heapPerJourney(choices: number): number | null {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return null;
   gc();
   const before = process.memoryUsage().heapUsed;
-  const store = new JourneyStore(1000);
-  for (let i = 0; i < 1000; i++) apiRequest(store, i);
+  const store = new JourneyStore({ capacity: 1000, maxBytes: 1 << 30 });
+  for (let i = 0; i < 1000; i++) apiRequest(store, i, choices);
   gc();
   const perJourney = (process.memoryUsage().heapUsed - before) / 1000;
   return store.size === 1000 ? perJourney : null;
 }
-const journeyBytes = heapPerJourney();
+const journeyBytes = heapPerJourney(1);
+const journeyBytes8 = heapPerJourney(8);
+const choiceBytes = journeyBytes !== null && journeyBytes8 !== null ? (journeyBytes8 - journeyBytes) / 7 : null;
 
 receiver.stdin.end();
 await once(receiver, 'exit');
@@ -162,6 +166,7 @@ console.log(
     worker: summary(samples.worker),
     spansReceived: Number(lines[1] ?? 0),
     journeyStoreBytesPerJourney: journeyBytes === null ? 'run with node --expose-gc' : Math.round(journeyBytes),
+    journeyStoreBytesPerExtraChoice: choiceBytes === null ? 'run with node --expose-gc' : Math.round(choiceBytes),
     ...machine(),
   }),
 );

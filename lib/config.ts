@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CONNECTION_DEFAULTS, connectionLimitsProblem, type ConnectionLimits } from './api/connection-limits.js';
-import type { CorsOptions } from './api/cors.js';
+import { corsProblem, type CorsOptions } from './api/cors.js';
 import { ENGINE_DEFAULTS } from './engine/engine-config.js';
 import { defaultServedModelName } from './engine/model-source.js';
 import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js';
@@ -303,12 +303,15 @@ function corsOptions(values: { 'allowed-origins'?: string; 'allowed-methods'?: s
   }
   const allowedOrigins = listFlag(values['allowed-origins'], '--allowed-origins');
   if (allowedOrigins.length === 0) throw new UsageError('--allowed-origins must name at least one origin, or "*"');
-  return {
+  const options: CorsOptions = {
     allowedOrigins,
     allowedMethods: values['allowed-methods'] !== undefined ? listFlag(values['allowed-methods'], '--allowed-methods') : ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: values['allowed-headers'] !== undefined ? listFlag(values['allowed-headers'], '--allowed-headers') : ['authorization', 'content-type', 'x-request-id'],
     allowCredentials: values['allow-credentials'] ?? false,
   };
+  const problem = corsProblem(options);
+  if (problem !== null) throw new UsageError(`--allowed-origins '*' with --allow-credentials: ${problem}`);
+  return options;
 }
 
 /** Start-up errors speak of the engine's fields; a person typed flags. */

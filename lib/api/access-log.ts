@@ -9,7 +9,8 @@ export type AccessFields = Record<string, unknown>;
 const WARN_EVERY_MS = 5000;
 
 /**
- * One access-log line per request at info, once its response has ended (streams included):
+ * One access-log line per request at info, once its response has ended (streams included;
+ * 499 for one that never finished):
  * method, route (the route's pattern, never a client's path when it matched one), status,
  * request id, duration, and what the route added to `ctx.state.access` (for generation: trace
  * id, prompt and output tokens, TTFT). Never prompt or completion text. 503 and 504 are logged
@@ -20,8 +21,9 @@ export function accessLog(logger: Logger) {
   return async (ctx: Context, next: Next) => {
     const start = process.hrtime.bigint();
     ctx.res.once('close', () => {
-      // a client that left before any response got nothing: nginx's 499
-      const status = ctx.res.headersSent ? ctx.res.statusCode : 499;
+      // a response that never finished (its client left, or stopped reading and was closed):
+      // nginx's 499, whatever status its headers had said
+      const status = ctx.res.headersSent && ctx.res.writableFinished ? ctx.res.statusCode : 499;
       const matched = (ctx as Context & { _matchedRoute?: string })._matchedRoute;
       const line = {
         method: boundText(ctx.method, 16),

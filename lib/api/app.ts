@@ -47,7 +47,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(accessLog(deps.logger));
   app.use(errorHandler(deps.logger));
   if (deps.allowedHosts) app.use(requireAllowedHost(deps.allowedHosts));
-  if (deps.cors) app.use(corsMiddleware(deps.cors));
+  // the viewer's pages are for this origin only: no other site gets their CORS headers
+  if (deps.cors) {
+    const cors = corsMiddleware(deps.cors);
+    app.use((ctx, next) => (isViewerPath(ctx.path) ? next() : cors(ctx, next)));
+  }
 
   const apiKey = deps.apiKey !== null ? requireApiKey(deps.apiKey) : open;
   const metricsKey = deps.metricsApiKey !== null ? requireApiKey(deps.metricsApiKey) : open;
@@ -66,7 +70,10 @@ export function createApp(deps: AppDeps): Koa {
   router.post('/tokenize', apiKey, tokenizeRoute(deps));
   router.get('/v1/journeys', apiKey, journeysRoute(deps.journeys));
   router.get('/v1/journeys/:id', apiKey, journeyRoute(deps.journeys));
-  router.get('/journeys', deps.apiKey !== null ? requireApiKey(deps.apiKey, { browserPrompt: true }) : open, journeyViewerRoute(deps.traceUrlTemplate));
+  // the viewer's pages take the key as Basic credentials too, so that a browser can ask for it
+  const viewerKey = deps.apiKey !== null ? requireApiKey(deps.apiKey, { basic: true }) : open;
+  router.get('/journeys', viewerKey, journeyViewerRoute(deps.traceUrlTemplate, deps.journeys?.capacity ?? 0));
+  router.get('/journeys/data', viewerKey, journeysRoute(deps.journeys));
   router.post('/detokenize', apiKey, detokenizeRoute(deps));
 
   app.use(router.routes()).use(router.allowedMethods({ throw: true }));
@@ -78,6 +85,11 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = body;
   });
   return app;
+}
+
+/** The journey viewer's page and the data it loads. */
+function isViewerPath(path: string): boolean {
+  return path === '/journeys' || path.startsWith('/journeys/');
 }
 
 function errorHandler(logger: Logger) {

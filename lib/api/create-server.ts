@@ -16,7 +16,8 @@ import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
-import type { CorsOptions } from './cors.js';
+import { corsProblem, type CorsOptions } from './cors.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { startEngineLog } from './engine-log.js';
 import { CONNECTION_DEFAULTS, connectionLimitsProblem, httpServerOptions, type ConnectionLimits } from './connection-limits.js';
 import { defaultAllowedHosts, isLoopbackHost } from './host-check.js';
@@ -56,6 +57,8 @@ export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly enablePerRequestMetrics?: boolean;
   /** Journeys the server keeps for /v1/journeys and the viewer (default 1000); 0 keeps none. */
   readonly journeyHistory?: number;
+  /** Estimated heap bytes the kept journeys may take (default 16 MiB): the oldest are forgotten first. */
+  readonly journeyHistoryBytes?: number;
   /** A link the journey viewer gives each traced request, with {trace_id} replaced, e.g. Jaeger's http://localhost:16686/trace/{trace_id}. */
   readonly traceUrlTemplate?: string;
   /** Watches every generation request, beside the server's own metrics and tracing. */
@@ -83,10 +86,21 @@ export interface JourneyServer {
   close(options?: { gracePeriodMs?: number }): Promise<void>;
 }
 
+/** Unanswered requests one connection may pipeline before it is closed. */
+const MAX_PIPELINED = 16;
+const DEFAULT_JOURNEY_HISTORY_BYTES = 16 << 20;
+
 export async function createServer(options: ServerOptions = {}): Promise<JourneyServer> {
   const limits = { ...CONNECTION_DEFAULTS, ...options.connectionLimits };
   const problem = connectionLimitsProblem(limits);
   if (problem !== null) throw new RangeError(problem);
+  const corsRefusal = options.cors ? corsProblem(options.cors) : null;
+  if (corsRefusal !== null) throw new RangeError(`cors: ${corsRefusal}`);
+  // checked before any worker starts, so that a bad option leaves nothing running
+  const history = options.journeyHistory ?? 1000;
+  if (!Number.isInteger(history) || history < 0 || history > 1_000_000) throw new RangeError('journeyHistory must be an integer from 0 to 1000000');
+  const historyBytes = options.journeyHistoryBytes ?? DEFAULT_JOURNEY_HISTORY_BYTES;
+  if (!Number.isSafeInteger(historyBytes) || historyBytes < 1) throw new RangeError('journeyHistoryBytes must be a positive integer');
   const logger = options.logger ?? createLogger();
   const tracing = resolveTracingConfig(options.tracing, process.env, packageVersion(), randomUUID());
   // loaded only when on: with tracing off the OpenTelemetry SDK is never imported
@@ -126,6 +140,7 @@ class Server implements JourneyServer {
   readonly metrics: ServerMetrics;
   readonly journeys: JourneyStore;
   private readonly http: http.Server;
+  private readonly connectionGuard: ConnectionGuard;
   private shuttingDown = false;
   private readonly shutdown = new AbortController();
   private active = 0;
@@ -146,8 +161,12 @@ class Server implements JourneyServer {
     const models = servedModels(typeof names === 'string' ? [names] : names);
     this.metrics = new ServerMetrics({ engineStats: () => engine.stats(), tracingStats: () => tracingStats(engine, apiTracing), servedModelName: models.primary });
     const history = options.journeyHistory ?? 1000;
-    if (!Number.isInteger(history) || history < 0 || history > 1_000_000) throw new RangeError('journeyHistory must be an integer from 0 to 1000000');
-    this.journeys = new JourneyStore(history);
+    const historyBytes = options.journeyHistoryBytes ?? DEFAULT_JOURNEY_HISTORY_BYTES;
+    this.journeys = new JourneyStore({ capacity: history, maxBytes: historyBytes });
+    this.connectionGuard = new ConnectionGuard({ stallMs: limits.streamStallTimeoutSeconds * 1000, maxPipelined: MAX_PIPELINED }, (reason) => {
+      this.metrics.connectionClosed(reason);
+      logger.warnOnce(`connection:${reason}`, reason === 'stalled' ? 'closed a connection whose client stopped reading its responses (further ones are counted in journey_connections_closed_total)' : `closed a connection that pipelined more than ${MAX_PIPELINED} requests without reading the answers (further ones are counted in journey_connections_closed_total)`);
+    });
     // tracing first: the others read the trace id it decides
     const observers = [apiTracing, this.metrics, this.journeys, options.observer].filter((o): o is RequestObserver => o !== null && o !== undefined);
     this.app = createApp({
@@ -157,6 +176,7 @@ class Server implements JourneyServer {
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1 << 20,
       requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0,
       streamStallTimeoutSeconds: limits.streamStallTimeoutSeconds,
+      connectionGuard: this.connectionGuard,
       apiKey: options.apiKey ?? null,
       metricsApiKey: options.metricsApiKey ?? null,
       allowedHosts: allowedHostsFor(options),
@@ -183,8 +203,12 @@ class Server implements JourneyServer {
     });
     // a streamed response can outlive any fixed limit: the response side is bounded by the stall
     // guard (a client must keep reading), not by a duration
-    this.http = http.createServer(httpServerOptions(limits), this.app.callback());
+    const callback = this.app.callback();
+    this.http = http.createServer(httpServerOptions(limits), (req, res) => {
+      if (this.connectionGuard.admit(req, res)) void callback(req, res);
+    });
     if (limits.maxConnections > 0) this.http.maxConnections = limits.maxConnections;
+    this.connectionGuard.attach(this.http);
   }
 
   get numOpenSpans(): number {
@@ -212,6 +236,7 @@ class Server implements JourneyServer {
   private async stop(gracePeriodMs: number): Promise<void> {
     this.shuttingDown = true;
     this.stopEngineLog();
+    this.connectionGuard.detach();
     const serverClosed = new Promise<void>((resolve) => (this.http.listening ? this.http.close(() => resolve()) : resolve()));
     this.http.closeIdleConnections();
     await this.whenIdle(gracePeriodMs, this.graceOver.signal);

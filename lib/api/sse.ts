@@ -1,17 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import type { StallGuard } from './stall-guard.js';
 
 /**
  * Server-sent events over a raw response, with backpressure: send() waits for the socket to
- * drain when its buffer is full, and gives up (returns false) once the client has gone.
+ * drain when its buffer is full, and gives up (returns false) once the client has gone (a client
+ * that stops reading is closed by the ConnectionGuard).
  */
 export class SseWriter {
   private gone = false;
 
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly stallGuard: StallGuard,
-  ) {
+  constructor(private readonly res: ServerResponse) {
     res.once('close', () => (this.gone = true));
   }
 
@@ -35,7 +32,6 @@ export class SseWriter {
     if (this.isClosed) return false;
     const line = `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
     if (this.res.write(line)) return true;
-    this.stallGuard.blocked();
     await new Promise<void>((resolve) => {
       const done = () => {
         this.res.off('drain', done);

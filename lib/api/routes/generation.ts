@@ -21,8 +21,8 @@ import { requestIdFrom } from '../request-id.js';
 import { chatFormat, completionFormat, usageOf, type ChoicePrefix, type ChoiceResult, type FormatContext, type ResponseFormat, type StreamShaper } from '../response-format.js';
 import { responsesFormat } from '../responses-format.js';
 import { parseResponsesRequest } from '../responses-request.js';
+import type { ConnectionGuard } from '../connection-guard.js';
 import { SseWriter } from '../sse.js';
-import { StallGuard } from '../stall-guard.js';
 
 export interface GenerationRouteDeps {
   readonly engine: Engine;
@@ -32,6 +32,8 @@ export interface GenerationRouteDeps {
   readonly requestTimeoutSeconds: number;
   /** A client that reads nothing of its response for this long is disconnected; 0 = never. */
   readonly streamStallTimeoutSeconds: number;
+  /** Closes connections whose client stopped reading; a generation hears of it first. */
+  readonly connectionGuard: Pick<ConnectionGuard, 'onStall'>;
   readonly observer: RequestObserver;
   readonly isShuttingDown: () => boolean;
   /** Aborted, with a server_shutdown error, when the server stops serving requests in flight. */
@@ -117,7 +119,7 @@ class GenerationRequest {
     const seconds = deps.requestTimeoutSeconds;
     const timer = seconds > 0 ? setTimeout(() => this.controller.abort(new RequestTimeoutError(seconds)), seconds * 1000) : undefined;
     const stall = deps.streamStallTimeoutSeconds;
-    const stallGuard = new StallGuard(ctx.res, stall * 1000, () => {
+    const unwatch = deps.connectionGuard.onStall(ctx.req.socket, () => {
       deps.logger.warn('disconnected a client that stopped reading its response', { requestId: this.id, stalledSeconds: stall });
       this.controller.abort(new ClientDisconnectError(`stalled: it read nothing of the response for ${stall} s`));
     });
@@ -129,16 +131,17 @@ class GenerationRequest {
       const choices = new ChoiceStreams(deps.engine, this.specs(prepared), this.id, this.signal);
       this.lifecycle.handedOff(choices.committedNs);
       if (prepared.request.stream) {
-        sse = new SseWriter(ctx.res, stallGuard);
+        sse = new SseWriter(ctx.res);
         await this.stream(choices, prepared, sse);
       } else {
-        await this.respondJson(choices, prepared, stallGuard);
+        await this.respondJson(choices, prepared);
       }
     } catch (err) {
       const error = this.signal.aborted ? this.signal.reason : err;
       this.fail(error, sse);
     } finally {
       clearTimeout(timer);
+      unwatch();
       ctx.res.off('close', onClose);
     }
   }
@@ -251,7 +254,7 @@ class GenerationRequest {
       .map(([index, c]) => ({ index, text: c.text, finishReason: c.finishReason, logprobs: c.logprobs, prefix: this.prefixOf(index, prepared) }));
   }
 
-  private async respondJson(choices: ChoiceStreams, prepared: Prepared, stallGuard: StallGuard): Promise<void> {
+  private async respondJson(choices: ChoiceStreams, prepared: Prepared): Promise<void> {
     for await (const e of choices.events()) this.record(e, prepared.request.logprobs !== null);
     const usage = usageOf(this.promptTokens, this.completionTokens);
     const response = prepared.format.response(this.formatContext(prepared), this.results(prepared), usage);
@@ -261,7 +264,6 @@ class GenerationRequest {
     const timing = serverTiming(slowest ? choiceTimings(this.arrivedNs, slowest) : null, Number(process.hrtime.bigint() - this.arrivedNs) / 1e6);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': this.id, 'server-timing': timing });
     res.end(body);
-    if (res.writableLength > 0) stallGuard.blocked();
     this.depart();
   }
 

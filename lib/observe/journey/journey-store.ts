@@ -2,10 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { LifecycleStamps } from '../../engine/lifecycle.js';
 import type { FinishReason } from '../../engine/sequence.js';
 import { NOOP_LIFECYCLE, type AbortReason, type ChoiceEvent, type GenerationRoutePath, type RequestInfo, type RequestLifecycle, type RequestObserver, type RequestOutcome } from '../request-observer.js';
-import { choiceTimings, msBetween, toMicroseconds, type ChoiceRecord } from './timings.js';
+import { msBetween, type ChoiceRecord } from './timings.js';
 
 /** One request's journey as the API thread saw it: its api.* stamps, and each choice's engine stamps. */
 export interface Journey {
+  /** The server's own number for the request, in order of arrival (request ids may repeat). */
+  readonly seq: number;
   readonly requestId: string;
   readonly route: GenerationRoutePath;
   readonly operation: string;
@@ -23,7 +25,7 @@ export interface Journey {
   readonly choices: Map<number, JourneyChoice>;
 }
 
-interface JourneyChoice extends ChoiceRecord {
+export interface JourneyChoice extends ChoiceRecord {
   firstReceivedNs: bigint | null;
   completionTokens: number;
   stamps: Readonly<LifecycleStamps> | null;
@@ -31,40 +33,81 @@ interface JourneyChoice extends ChoiceRecord {
 }
 
 export interface JourneyFilter {
-  readonly limit: number;
   /** A choice's finish reason, or the request's abort reason. */
   readonly finishReason?: string;
   readonly minTtftMs?: number;
   readonly minE2eMs?: number;
   /** Only journeys that arrived after this wall-clock time (Unix ms), for a viewer that refreshes. */
   readonly sinceMs?: number;
+  /** Only journeys that arrived before the one numbered this (a page's cursor). */
+  readonly beforeSeq?: number;
+}
+
+export interface JourneyStoreLimits {
+  /** Finished journeys kept at most; 0 keeps none. */
+  readonly capacity: number;
+  /** Estimated heap bytes the finished journeys may hold; the oldest are forgotten past it. */
+  readonly maxBytes: number;
 }
 
 /**
- * The last `capacity` journeys, kept on the API thread whatever tracing sampled, without any
- * prompt or completion text: a ring of finished journeys (the oldest forgotten first) and the
- * ones in flight. Memory is bounded by the capacity and by the requests in flight; each journey
- * holds a few dozen numbers per choice. A capacity of 0 records nothing.
+ * Estimated heap bytes of a finished journey: measured with `npm run bench:tracing`
+ * (--expose-gc, 1,000 journeys kept after a full GC) for one choice, and per extra choice and
+ * preemption. An estimate is enough: it only decides when the oldest journeys are forgotten.
+ */
+const JOURNEY_BYTES = 900;
+const CHOICE_BYTES = 240;
+const PREEMPTION_BYTES = 90;
+
+export function estimatedJourneyBytes(j: Journey): number {
+  let preemptions = 0;
+  for (const c of j.choices.values()) preemptions += c.stamps?.preemptions.length ?? 0;
+  return JOURNEY_BYTES + CHOICE_BYTES * Math.max(0, j.choices.size - 1) + PREEMPTION_BYTES * preemptions;
+}
+
+/**
+ * The last journeys, kept on the API thread whatever tracing sampled, without any prompt or
+ * completion text: those in flight, and the finished ones up to `capacity` journeys and
+ * `maxBytes` estimated bytes (a request with many choices weighs as much as many requests), the
+ * oldest finished forgotten first. In-flight journeys are bounded by the requests the server
+ * holds. A capacity of 0 records nothing.
  */
 export class JourneyStore implements RequestObserver {
-  private readonly ring: (Journey | undefined)[];
-  private next = 0;
+  /** Every kept journey in order of arrival; null where one was forgotten (compacted now and then). */
+  private order: (Journey | null)[] = [];
+  private readonly slotOf = new Map<Journey, number>();
+  private holes = 0;
+  /** Finished journeys in the order they finished: the oldest is forgotten first. */
+  private finishedQueue: Journey[] = [];
+  private finishedHead = 0;
+  private finishedBytes = 0;
+  private readonly bytesOf = new WeakMap<Journey, number>();
+  /** The newest journey of each request id. */
   private readonly byId = new Map<string, Journey>();
-  private readonly inFlight = new Map<Journey, true>();
+  private nextSeq = 1;
   /** One pairing of the monotonic clock with the wall clock, to give each journey a date. */
   private readonly epoch = { wallMs: Date.now(), ns: process.hrtime.bigint() };
 
-  constructor(readonly capacity: number) {
-    this.ring = new Array<Journey | undefined>(capacity);
+  constructor(readonly limits: JourneyStoreLimits) {}
+
+  get capacity(): number {
+    return this.limits.capacity;
   }
 
+  /** Journeys kept, in flight and finished. */
   get size(): number {
-    return this.byId.size;
+    return this.slotOf.size;
+  }
+
+  /** Estimated heap bytes of the finished journeys kept. */
+  get bytes(): number {
+    return this.finishedBytes;
   }
 
   begin(route: GenerationRoutePath, operation: string, requestId: string, _headers: IncomingHttpHeaders, arrivedNs: bigint): RequestLifecycle {
-    if (this.capacity === 0) return NOOP_LIFECYCLE;
+    if (this.limits.capacity === 0) return NOOP_LIFECYCLE;
     const journey: Journey = {
+      seq: this.nextSeq++,
       requestId,
       route,
       operation,
@@ -81,24 +124,23 @@ export class JourneyStore implements RequestObserver {
       endNs: null,
       choices: new Map(),
     };
-    this.inFlight.set(journey, true);
+    this.slotOf.set(journey, this.order.length);
+    this.order.push(journey);
+    this.byId.set(requestId, journey);
     return new JourneyLifecycle(journey, (j) => this.finished(j));
   }
 
-  /** The journey of request `id` (finished or in flight), if it is still kept. */
+  /** The newest journey of request `id` (finished or in flight), if it is still kept. */
   get(id: string): Journey | undefined {
-    return this.byId.get(id) ?? [...this.inFlight.keys()].find((j) => j.requestId === id);
+    return this.byId.get(id);
   }
 
-  /** Journeys newest first (those in flight before the finished ones), filtered. */
-  list(filter: JourneyFilter): Journey[] {
-    const out: Journey[] = [];
-    const consider = (j: Journey | undefined) => {
-      if (j && out.length < filter.limit && this.matches(j, filter)) out.push(j);
-    };
-    for (const j of [...this.inFlight.keys()].reverse()) consider(j);
-    for (let i = 1; i <= this.capacity && out.length < filter.limit; i++) consider(this.ring[(this.next - i + this.capacity) % this.capacity]);
-    return out;
+  /** Matching journeys, newest arrival first; the caller stops when its page is full. */
+  *list(filter: JourneyFilter = {}): Generator<Journey> {
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const j = this.order[i];
+      if (j && this.matches(j, filter)) yield j;
+    }
   }
 
   /** When `ns` on the monotonic clock was, in Unix ms. */
@@ -107,6 +149,7 @@ export class JourneyStore implements RequestObserver {
   }
 
   private matches(j: Journey, f: JourneyFilter): boolean {
+    if (f.beforeSeq !== undefined && j.seq >= f.beforeSeq) return false;
     if (f.sinceMs !== undefined && this.wallMs(j.arrivedNs) <= f.sinceMs) return false;
     if (f.finishReason !== undefined && j.abortReason !== f.finishReason && ![...j.choices.values()].some((c) => c.finishReason === f.finishReason)) return false;
     if (f.minTtftMs !== undefined && (msBetween(j.arrivedNs, j.firstResponseNs) ?? -1) < f.minTtftMs) return false;
@@ -115,77 +158,38 @@ export class JourneyStore implements RequestObserver {
   }
 
   private finished(j: Journey): void {
-    this.inFlight.delete(j);
-    if (this.capacity === 0) return;
-    const evicted = this.ring[this.next];
-    if (evicted && this.byId.get(evicted.requestId) === evicted) this.byId.delete(evicted.requestId);
-    this.ring[this.next] = j;
-    this.next = (this.next + 1) % this.capacity;
-    this.byId.set(j.requestId, j);
+    const bytes = estimatedJourneyBytes(j);
+    this.bytesOf.set(j, bytes);
+    this.finishedQueue.push(j);
+    this.finishedBytes += bytes;
+    // the newest finished journey is always kept, however large
+    while (this.numFinished > this.limits.capacity || (this.finishedBytes > this.limits.maxBytes && this.numFinished > 1)) this.forgetOldestFinished();
   }
 
-  /** The JSON a journey is served as: stamps as milliseconds after its arrival, and each choice's timings. */
-  toJson(j: Journey): object {
-    const t = (ns: bigint | null) => (ns === null ? null : Math.round(Number(ns - j.arrivedNs) / 1e3) / 1e3);
-    const apiEvents = [
-      { name: 'api.ARRIVED', t_ms: 0 },
-      ...(j.handoffNs !== null ? [{ name: 'api.HANDOFF_TO_CORE', t_ms: t(j.handoffNs) }] : []),
-      ...(j.firstResponseNs !== null ? [{ name: 'api.FIRST_RESPONSE_FROM_CORE', t_ms: t(j.firstResponseNs) }] : []),
-      ...(j.endNs !== null ? [j.state === 'aborted' ? { name: 'api.ABORTED', t_ms: t(j.endNs), reason: j.abortReason } : { name: 'api.DEPARTED', t_ms: t(j.endNs) }] : []),
-    ];
-    return {
-      id: j.requestId,
-      object: 'journey',
-      route: j.route,
-      operation: j.operation,
-      state: j.state,
-      abort_reason: j.abortReason,
-      trace_id: j.traceId,
-      arrived_at: Math.round(this.wallMs(j.arrivedNs) * 1000) / 1000,
-      prompt_tokens: j.promptTokens,
-      completion_tokens: j.completionTokens,
-      n: j.n,
-      stream: j.stream,
-      ttft_ms: t(j.firstResponseNs),
-      e2e_ms: t(j.endNs),
-      events: apiEvents,
-      choices: [...j.choices.values()]
-        .sort((a, b) => a.index - b.index)
-        .map((c) => {
-          const timings = choiceTimings(j.arrivedNs, c);
-          const s = c.stamps;
-          const events = s
-            ? [
-                { name: 'journey.QUEUED', t_ms: t(s.queuedNs) },
-                ...(s.scheduledNs !== null ? [{ name: 'journey.SCHEDULED', t_ms: t(s.scheduledNs), kind: 'FIRST' }] : []),
-                ...(s.firstTokenNs !== null ? [{ name: 'journey.FIRST_TOKEN', t_ms: t(s.firstTokenNs) }] : []),
-                ...s.preemptions.flatMap((p) => [{ name: 'journey.PREEMPTED', t_ms: t(p.preemptedNs) }, ...(p.resumedNs !== null ? [{ name: 'journey.SCHEDULED', t_ms: t(p.resumedNs), kind: 'RESUME' }] : [])]),
-                ...(s.finishedNs !== null ? [{ name: 'journey.FINISHED', t_ms: t(s.finishedNs) }] : []),
-              ].sort((a, b) => (a.t_ms ?? 0) - (b.t_ms ?? 0))
-            : [];
-          return {
-            index: c.index,
-            finish_reason: c.finishReason,
-            completion_tokens: c.completionTokens,
-            timings: {
-              queue_ms: micro(timings.queueMs),
-              prefill_ms: micro(timings.prefillMs),
-              decode_ms: micro(timings.decodeMs),
-              ttft_ms: micro(timings.ttftMs),
-              generation_ms: micro(timings.generationMs),
-              mean_itl_ms: micro(timings.meanItlMs),
-              tokens_per_second: micro(timings.tokensPerSecond),
-              num_preemptions: timings.numPreemptions,
-              preempted_ms: micro(timings.preemptedMs),
-            },
-            events,
-          };
-        }),
-    };
+  private get numFinished(): number {
+    return this.finishedQueue.length - this.finishedHead;
+  }
+
+  private forgetOldestFinished(): void {
+    const j = this.finishedQueue[this.finishedHead++];
+    if (this.finishedHead > 1024 && this.finishedHead * 2 > this.finishedQueue.length) {
+      this.finishedQueue = this.finishedQueue.slice(this.finishedHead);
+      this.finishedHead = 0;
+    }
+    this.finishedBytes -= this.bytesOf.get(j) ?? 0;
+    if (this.byId.get(j.requestId) === j) this.byId.delete(j.requestId);
+    const slot = this.slotOf.get(j) as number;
+    this.slotOf.delete(j);
+    this.order[slot] = null;
+    if (++this.holes > 1024 && this.holes * 2 > this.order.length) this.compact();
+  }
+
+  private compact(): void {
+    this.order = this.order.filter((j): j is Journey => j !== null);
+    this.order.forEach((j, slot) => this.slotOf.set(j as Journey, slot));
+    this.holes = 0;
   }
 }
-
-const micro = toMicroseconds;
 
 class JourneyLifecycle implements RequestLifecycle {
   private ended = false;

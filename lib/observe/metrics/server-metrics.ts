@@ -43,6 +43,7 @@ export class ServerMetrics implements RequestObserver {
   private readonly finished = this.counter('journey_requests_finished_total', 'Completions (choices) finished, by finish reason.', ['finish_reason']);
   private readonly aborted = this.counter('journey_requests_aborted_total', 'Requests the engine took that ended without success, by reason.', ['reason']);
   private readonly rejected = this.counter('journey_requests_rejected_total', 'Requests refused before they reached the engine (invalid, too long, overloaded, shutting down), by reason.', ['reason']);
+  private readonly connectionsClosed = this.counter('journey_connections_closed_total', 'Connections the server closed because their client stopped reading (stalled) or pipelined too many requests unread (pipelined).', ['reason']);
   /** Running totals of the token counters, for the periodic engine log line. */
   private tokenTotals = { prompt: 0, generation: 0 };
   private readonly ttft = this.histogram('journey_time_to_first_token_seconds', 'Arrival to the first output reaching the API thread.', TTFT_BUCKETS);
@@ -73,6 +74,11 @@ export class ServerMetrics implements RequestObserver {
 
   begin(_route: GenerationRoutePath, operation: 'chat' | 'text_completion', _requestId: string, _headers: unknown, arrivedNs: bigint): RequestLifecycle {
     return new RequestMetrics(this, operation, arrivedNs);
+  }
+
+  /** A connection closed by the server for how its client behaved (see ConnectionGuard). */
+  connectionClosed(reason: 'stalled' | 'pipelined'): void {
+    this.connectionsClosed.inc({ reason });
   }
 
   /** Prompt and generated tokens counted since the server started. */
