@@ -12,13 +12,6 @@ const BYTE_TO_CHAR: readonly string[] = (() => {
 
 const CHAR_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_CHAR.map((ch, b) => [ch, b]));
 
-/** The byte-level string of UTF-8 bytes. */
-export function bytesToByteLevel(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += BYTE_TO_CHAR[b];
-  return out;
-}
-
 /** The bytes a byte-level token stands for; characters outside the alphabet come back as their own UTF-8. */
 export function byteLevelToBytes(text: string): Uint8Array {
   const out: number[] = [];
@@ -32,4 +25,17 @@ export function byteLevelToBytes(text: string): Uint8Array {
 
 export function byteLevelChar(byte: number): string {
   return BYTE_TO_CHAR[byte];
+}
+
+/** The byte-level string of the UTF-8 encoding of code points cps[start, end), without encoding to bytes first. */
+export function byteLevelOfCodePoints(cps: readonly number[], start: number, end: number): string {
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const cp = cps[i];
+    if (cp < 0x80) out += BYTE_TO_CHAR[cp];
+    else if (cp < 0x800) out += BYTE_TO_CHAR[0xc0 | (cp >> 6)] + BYTE_TO_CHAR[0x80 | (cp & 0x3f)];
+    else if (cp < 0x10000) out += BYTE_TO_CHAR[0xe0 | (cp >> 12)] + BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3f)] + BYTE_TO_CHAR[0x80 | (cp & 0x3f)];
+    else out += BYTE_TO_CHAR[0xf0 | (cp >> 18)] + BYTE_TO_CHAR[0x80 | ((cp >> 12) & 0x3f)] + BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3f)] + BYTE_TO_CHAR[0x80 | (cp & 0x3f)];
+  }
+  return out;
 }

@@ -26,29 +26,28 @@ export function supportedPreTokenizers(): string[] {
   return Object.values(FAMILIES).flat();
 }
 
-const LETTER = /\p{L}/u;
-const NUMBER = /\p{N}/u;
+const LETTER_RE = /\p{L}/u;
+const NUMBER_RE = /\p{N}/u;
 /** What llama.cpp's tables call whitespace (unicode-data.cpp, unicode_set_whitespace). */
 const WHITESPACE = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000]);
 
-/** Character classes of one code point; `none` for a position outside the piece (llama.cpp's empty flags). */
-interface Flags {
-  readonly none: boolean;
-  readonly letter: boolean;
-  readonly number: boolean;
-  readonly whitespace: boolean;
-}
+/*
+ * Character classes of one code point as bits; OUTSIDE for a position outside the piece
+ * (llama.cpp's empty flags). Looked up in a table filled on first sight of each code point, so
+ * the Unicode property tests run once per distinct character, not once per character of text.
+ */
+const LETTER = 1;
+const NUMBER = 2;
+const WHITESPACE_BIT = 4;
+const OUTSIDE = 8;
+const KNOWN = 16;
+const flagTable = new Uint8Array(0x110000);
 
-const OUTSIDE: Flags = { none: true, letter: false, number: false, whitespace: false };
-const flagCache = new Map<number, Flags>();
-
-function flagsOf(cp: number): Flags {
-  let f = flagCache.get(cp);
-  if (f) return f;
+function flagsOf(cp: number): number {
+  const f = flagTable[cp];
+  if (f !== 0) return f;
   const ch = String.fromCodePoint(cp);
-  f = { none: false, letter: LETTER.test(ch), number: NUMBER.test(ch), whitespace: WHITESPACE.has(cp) };
-  if (flagCache.size < 65536) flagCache.set(cp, f);
-  return f;
+  return (flagTable[cp] = KNOWN | (LETTER_RE.test(ch) ? LETTER : 0) | (NUMBER_RE.test(ch) ? NUMBER : 0) | (WHITESPACE.has(cp) ? WHITESPACE_BIT : 0));
 }
 
 const CR = 0x0d;
@@ -117,26 +116,26 @@ function splitGpt2(cps: readonly number[], offsets: readonly number[]): number[]
         }
       }
       let f2 = c === 0x20 ? flags(pos + 1) : flags(pos);
-      if (f2.letter) {
+      if (f2 & LETTER) {
         pos += c === 0x20 ? 1 : 0;
-        while (f2.letter) f2 = flags(++pos);
+        while (f2 & LETTER) f2 = flags(++pos);
         add(pos);
         continue;
       }
-      if (f2.number) {
+      if (f2 & NUMBER) {
         pos += c === 0x20 ? 1 : 0;
-        while (f2.number) f2 = flags(++pos);
+        while (f2 & NUMBER) f2 = flags(++pos);
         add(pos);
         continue;
       }
-      if (!(f2.whitespace || f2.letter || f2.number) && !f2.none) {
+      if (!((f2 & WHITESPACE_BIT) || (f2 & LETTER) || (f2 & NUMBER)) && !(f2 & OUTSIDE)) {
         pos += c === 0x20 ? 1 : 0;
-        while (!(f2.whitespace || f2.letter || f2.number) && !f2.none) f2 = flags(++pos);
+        while (!((f2 & WHITESPACE_BIT) || (f2 & LETTER) || (f2 & NUMBER)) && !(f2 & OUTSIDE)) f2 = flags(++pos);
         add(pos);
         continue;
       }
       let numWhitespace = 0;
-      while (flags(pos + numWhitespace).whitespace) numWhitespace++;
+      while (flags(pos + numWhitespace) & WHITESPACE_BIT) numWhitespace++;
       if (numWhitespace > 1 && cpt(pos + numWhitespace) !== -1) {
         pos += numWhitespace - 1;
         add(pos);
@@ -178,17 +177,17 @@ function splitLlama3Like(cps: readonly number[], offsets: readonly number[], max
           }
         }
       }
-      if (!(c === CR || c === LF || f.number)) {
-        if (f.letter || flags(pos + 1).letter) {
+      if (!(c === CR || c === LF || (f & NUMBER))) {
+        if ((f & LETTER) || (flags(pos + 1) & LETTER)) {
           pos++;
-          while (flags(pos).letter) pos++;
+          while (flags(pos) & LETTER) pos++;
           add(pos);
           continue;
         }
       }
-      if (f.number) {
+      if (f & NUMBER) {
         let first = pos;
-        while (flags(pos).number) {
+        while (flags(pos) & NUMBER) {
           if (++pos - first >= maxDigits) {
             add(pos);
             first = pos;
@@ -198,9 +197,9 @@ function splitLlama3Like(cps: readonly number[], offsets: readonly number[], max
         continue;
       }
       let f2 = c === 0x20 ? flags(pos + 1) : f;
-      if (!(f2.whitespace || f2.letter || f2.number) && !f.none) {
+      if (!((f2 & WHITESPACE_BIT) || (f2 & LETTER) || (f2 & NUMBER)) && !(f & OUTSIDE)) {
         pos += c === 0x20 ? 1 : 0;
-        while (!(f2.whitespace || f2.letter || f2.number) && !f2.none) f2 = flags(++pos);
+        while (!((f2 & WHITESPACE_BIT) || (f2 & LETTER) || (f2 & NUMBER)) && !(f2 & OUTSIDE)) f2 = flags(++pos);
         let c2 = cpt(pos);
         while (c2 === CR || c2 === LF) c2 = cpt(++pos);
         add(pos);
@@ -208,7 +207,7 @@ function splitLlama3Like(cps: readonly number[], offsets: readonly number[], max
       }
       let numWhitespace = 0;
       let lastEndOfLine = 0;
-      while (flags(pos + numWhitespace).whitespace) {
+      while (flags(pos + numWhitespace) & WHITESPACE_BIT) {
         const c2 = cpt(pos + numWhitespace);
         if (c2 === CR || c2 === LF) lastEndOfLine = pos + numWhitespace + 1;
         numWhitespace++;

@@ -77,3 +77,28 @@ export function spmTokenize(text: string, vocab: SpmVocab, output: number[]): vo
   };
   for (let i = 0; i !== -1 && symbols.length > 0; i = symbols[i].next) resegment(symbols[i]);
 }
+
+/**
+ * Whether no token of the vocabulary holds `mark` (the space mark) after another character: then
+ * no merge can join a symbol to a following word that starts with the mark, so each word merges
+ * on its own, with the result merging the whole text would give (merges in different words never
+ * meet, and each word's merges keep their order). SentencePiece's training, which splits on
+ * whitespace, makes vocabularies like that.
+ */
+export function mergesStayWithinWords(tokens: readonly string[], mark: string): boolean {
+  for (const t of tokens) {
+    for (let at = t.indexOf(mark, 1); at > 0; at = t.indexOf(mark, at + 1)) if (t[at - 1] !== mark) return false;
+  }
+  return true;
+}
+
+/** `text` cut before every space mark that follows another character: "a▁▁b▁c" gives "a", "▁▁b", "▁c". */
+export function* spmWords(text: string, mark: string): Generator<string> {
+  let start = 0;
+  for (let at = text.indexOf(mark, 1); at > 0; at = text.indexOf(mark, at + 1)) {
+    if (text[at - 1] === mark) continue;
+    yield text.slice(start, at);
+    start = at;
+  }
+  if (start < text.length) yield text.slice(start);
+}

@@ -1,12 +1,13 @@
-import { bpeTokenizeWord, type BpeVocab } from './bpe.js';
+import { BpeIdMerges, bpeTokenizeWord, type BpeVocab } from './bpe.js';
 import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
 import { CHATML_TEMPLATE, JinjaChatTemplate } from './jinja-template.js';
-import { bytesToByteLevel, byteLevelToBytes } from './byte-level.js';
+import { byteLevelChar, byteLevelOfCodePoints, byteLevelToBytes } from './byte-level.js';
 import { preTokenize, preTokenizerFamily, supportedPreTokenizers, type PreTokenizerFamily } from './pre-tokenize.js';
-import { partitionSpecialTokens } from './special-tokens.js';
-import { spmTokenize, type SpmVocab } from './spm.js';
+import { SpecialTokenSplitter } from './special-tokens.js';
+import { mergesStayWithinWords, spmTokenize, spmWords, type SpmVocab } from './spm.js';
 import type { EncodeOptions, Tokenizer } from './tokenizer.js';
-import { codePoints, fromCodePoints, utf8Decode, utf8Encode } from './utf8.js';
+import { codePoints, utf8Decode, utf8Encode } from './utf8.js';
+import { WordCache } from './word-cache.js';
 import { resolveVocab, TokenAttr, type ResolvedVocab, type VocabData } from './vocab.js';
 
 const SPACE_MARK = '\u2581'; // "▁", SentencePiece's space
@@ -26,6 +27,14 @@ export class VocabTokenizer implements Tokenizer {
   /** The model's chat template, or ChatML when its file has none (`usesFallbackTemplate`). */
   readonly chatTemplate: JinjaChatTemplate;
   readonly usesFallbackTemplate: boolean;
+  private readonly splitter: SpecialTokenSplitter;
+  private readonly words = new WordCache();
+  /** SentencePiece: no token holds a space mark after another character, so words merge alone (see spmWords). */
+  private readonly spmByWord: boolean;
+  /** Byte-level BPE on token ids, when the vocabulary's merges close over it (null: on strings). */
+  private readonly idMerges: BpeIdMerges | null;
+  /** UTF-8 bytes of the word being merged, grown as needed. */
+  private wordBytes = new Uint8Array(256);
 
   constructor(data: VocabData) {
     this.vocab = resolveVocab(data);
@@ -52,6 +61,10 @@ export class VocabTokenizer implements Tokenizer {
       ignoreMerges: this.family === 'llama3', // llama.cpp sets ignore_merges for the Llama 3 pre-tokenizer
     };
     this.pieces = this.vocab.tokens.map((_, id) => this.computePiece(id));
+    const v = this.vocab;
+    this.splitter = new SpecialTokenSplitter(v.specialTokens, (id) => v.tokens[id], (id) => (v.attrs[id] & (TokenAttr.Control | TokenAttr.Unknown)) !== 0);
+    this.spmByWord = v.kind === 'spm' && mergesStayWithinWords(v.tokens, SPACE_MARK);
+    this.idMerges = v.kind === 'bpe' && data.merges ? BpeIdMerges.of(data.merges, (t) => v.textToId.get(t), byteLevelChar) : null;
   }
 
   get vocabSize(): number {
@@ -77,13 +90,7 @@ export class VocabTokenizer implements Tokenizer {
 
   encode(text: string, { addSpecial = true, parseSpecial = true }: EncodeOptions = {}): number[] {
     const v = this.vocab;
-    const fragments = partitionSpecialTokens(
-      text.toWellFormed(),
-      v.specialTokens,
-      (id) => v.tokens[id],
-      (id) => (v.attrs[id] & (TokenAttr.Control | TokenAttr.Unknown)) !== 0,
-      parseSpecial,
-    );
+    const fragments = this.splitter.split(text.toWellFormed(), parseSpecial);
     const output: number[] = [];
     if (addSpecial && this.addsBos) output.push(v.bosTokenId as number);
     let previousWasSpecial = true; // SentencePiece: text after a special token (or at the start) gets a space prefix
@@ -95,7 +102,7 @@ export class VocabTokenizer implements Tokenizer {
       }
       if (v.kind === 'spm') {
         const prefixed = v.addSpacePrefix && previousWasSpecial ? ` ${fragment.text}` : fragment.text;
-        spmTokenize(prefixed.replaceAll(' ', SPACE_MARK), this.spmVocab, output);
+        this.spmTokenize(prefixed.replaceAll(' ', SPACE_MARK), output);
       } else {
         this.bpeTokenize(fragment.text, output);
       }
@@ -153,13 +160,61 @@ export class VocabTokenizer implements Tokenizer {
     return this.vocab.kind === 'bpe' && this.family !== 'qwen2';
   }
 
+  /** Byte-level BPE: the pre-tokenizer's words, each merged on its own (or found in the word cache). */
   private bpeTokenize(text: string, output: number[]): void {
     const cps = codePoints(text);
-    let start = 0;
+    let start = 0; // in code points
+    let unit = 0; // the same place in UTF-16 units of `text`
     for (const length of preTokenize(this.family as PreTokenizerFamily, cps)) {
-      const word = bytesToByteLevel(utf8Encode(fromCodePoints(cps, start, start + length)));
-      bpeTokenizeWord(word, this.bpeVocab, output);
+      let units = 0;
+      for (let i = start; i < start + length; i++) units += cps[i] > 0xffff ? 2 : 1;
+      const word = text.slice(unit, unit + units);
+      let ids = this.words.get(word);
+      if (!ids) {
+        const merged: number[] = [];
+        this.mergeWord(cps, start, start + length, merged);
+        this.words.set(word, (ids = merged));
+      }
+      for (const id of ids) output.push(id);
       start += length;
+      unit += units;
+    }
+  }
+
+  /** One pre-tokenized word, code points cps[start, end), through byte-level BPE. */
+  private mergeWord(cps: readonly number[], start: number, end: number, output: number[]): void {
+    const ids = this.idMerges;
+    if (!ids || this.bpeVocab.ignoreMerges) {
+      // Llama 3 first looks the whole word up by its text
+      const word = byteLevelOfCodePoints(cps, start, end);
+      if (!ids) return bpeTokenizeWord(word, this.bpeVocab, output);
+      const whole = this.vocab.textToId.get(word);
+      if (whole !== undefined) return void output.push(whole);
+    }
+    let n = 0;
+    if (this.wordBytes.length < 4 * (end - start)) this.wordBytes = new Uint8Array(8 * (end - start));
+    const b = this.wordBytes;
+    for (let i = start; i < end; i++) {
+      const cp = cps[i];
+      if (cp < 0x80) b[n++] = cp;
+      else if (cp < 0x800) (b[n++] = 0xc0 | (cp >> 6)), (b[n++] = 0x80 | (cp & 0x3f));
+      else if (cp < 0x10000) (b[n++] = 0xe0 | (cp >> 12)), (b[n++] = 0x80 | ((cp >> 6) & 0x3f)), (b[n++] = 0x80 | (cp & 0x3f));
+      else (b[n++] = 0xf0 | (cp >> 18)), (b[n++] = 0x80 | ((cp >> 12) & 0x3f)), (b[n++] = 0x80 | ((cp >> 6) & 0x3f)), (b[n++] = 0x80 | (cp & 0x3f));
+    }
+    ids.tokenize(b, n, output);
+  }
+
+  /** SentencePiece over text with its spaces marked: word by word when the vocabulary allows it. */
+  private spmTokenize(text: string, output: number[]): void {
+    if (!this.spmByWord) return spmTokenize(text, this.spmVocab, output);
+    for (const word of spmWords(text, SPACE_MARK)) {
+      let ids = this.words.get(word);
+      if (!ids) {
+        const merged: number[] = [];
+        spmTokenize(word, this.spmVocab, merged);
+        this.words.set(word, (ids = merged));
+      }
+      for (const id of ids) output.push(id);
     }
   }
 
