@@ -47,6 +47,8 @@ export interface ServerConfig {
   readonly shutdownGraceSeconds: number;
   /** A worker holding requests that finishes no step for this long is replaced; 0 = never. */
   readonly engineIterationTimeoutSeconds: number;
+  /** Seconds a chat template may render one conversation before its request is refused. */
+  readonly chatTemplateTimeoutSeconds: number;
   readonly logLevel: LogLevel;
   readonly tracing: TracingInput;
 }
@@ -81,6 +83,7 @@ const OPTIONS = {
   'request-timeout': { type: 'string', default: '0' },
   'shutdown-grace': { type: 'string', default: '30' },
   'engine-iteration-timeout': { type: 'string', default: '60' },
+  'chat-template-timeout': { type: 'string', default: '2' },
   'log-level': { type: 'string', default: 'info' },
   'enable-journey-tracing': { type: 'boolean', default: false },
   'otlp-traces-endpoint': { type: 'string' },
@@ -142,6 +145,8 @@ Options:
                                  a second signal ends it at once, a third exits without waiting
   --engine-iteration-timeout SECONDS  a worker holding requests that finishes no engine step for this
                                  long fails them (engine_failure) and is replaced; 0 = never (default 60)
+  --chat-template-timeout SECONDS  a model's chat template that renders one conversation for longer is
+                                 stopped and its request refused with a 400 (default 2)
   --allowed-origins ORIGINS      CORS: origins browsers may call from, as a JSON list or comma-separated,
                                  "*" for any (default: none, CORS off)
   --allowed-methods METHODS      CORS: methods allowed (default GET,POST,OPTIONS)
@@ -233,6 +238,7 @@ export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEn
     requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
     shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),
     engineIterationTimeoutSeconds: number(values['engine-iteration-timeout'], '--engine-iteration-timeout', 0, 86400),
+    chatTemplateTimeoutSeconds: number(values['chat-template-timeout'], '--chat-template-timeout', 0.001, 3600),
     logLevel,
     tracing: {
       enabled: tracingEnabled,

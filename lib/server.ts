@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       requestTimeoutSeconds: config.requestTimeoutSeconds,
       engineIterationTimeoutSeconds: config.engineIterationTimeoutSeconds,
+      chatTemplateTimeoutSeconds: config.chatTemplateTimeoutSeconds,
       tracing: config.tracing,
       logger,
     });

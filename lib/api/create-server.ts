@@ -12,6 +12,9 @@ import { combineObservers, type RequestObserver } from '../observe/request-obser
 import type { ApiTracing } from '../observe/tracing/api-tracing.js';
 import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
 import { EngineClient, startEngineClient, workerCount, type EngineClientOptions } from '../pool/engine-client.js';
+import { ModelLoadError } from '../model/model-load-error.js';
+import { TOKENIZER_POOL_DEFAULTS, TokenizerPool } from '../pool/tokenizer-pool.js';
+import { inlinePromptTokenizer, type PromptTokenizer } from '../tokenizer/prompt-tokenizer.js';
 import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
@@ -61,6 +64,8 @@ export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
   readonly journeyHistoryBytes?: number;
   /** A link the journey viewer gives each traced request, with {trace_id} replaced, e.g. Jaeger's http://localhost:16686/trace/{trace_id}. */
   readonly traceUrlTemplate?: string;
+  /** A chat template that renders a conversation for longer is stopped, and its request refused (400); default 2. */
+  readonly chatTemplateTimeoutSeconds?: number;
   /** Watches every generation request, beside the server's own metrics and tracing. */
   readonly observer?: RequestObserver;
 }
@@ -101,16 +106,42 @@ export async function createServer(options: ServerOptions = {}): Promise<Journey
   if (!Number.isInteger(history) || history < 0 || history > 1_000_000) throw new RangeError('journeyHistory must be an integer from 0 to 1000000');
   const historyBytes = options.journeyHistoryBytes ?? DEFAULT_JOURNEY_HISTORY_BYTES;
   if (!Number.isSafeInteger(historyBytes) || historyBytes < 1) throw new RangeError('journeyHistoryBytes must be a positive integer');
+  const templateSeconds = options.chatTemplateTimeoutSeconds ?? TOKENIZER_POOL_DEFAULTS.templateTimeoutMs / 1000;
+  if (!(templateSeconds > 0 && templateSeconds <= 3600)) throw new RangeError('chatTemplateTimeoutSeconds must be above 0 and at most 3600');
+  const templateTimeoutMs = templateSeconds * 1000;
   const logger = options.logger ?? createLogger();
   const tracing = resolveTracingConfig(options.tracing, process.env, packageVersion(), randomUUID());
   // loaded only when on: with tracing off the OpenTelemetry SDK is never imported
   const apiTracing = tracing.enabled ? new (await import('../observe/tracing/api-tracing.js')).ApiTracing(tracing, logger) : null;
   const ownsEngine = options.engine === undefined;
   const engine = options.engine ?? (await startPool(options, tracing, logger));
-  if (engine.tokenizer instanceof VocabTokenizer && engine.tokenizer.usesFallbackTemplate) {
-    logger.warn('the model file has no chat template; chat requests use ChatML, as llama.cpp does', { model: engine.config.model });
+  let prompts: PromptTokenizer;
+  try {
+    prompts = await startPromptTokenizer(engine, logger, templateTimeoutMs);
+  } catch (err) {
+    if (ownsEngine) await engine.close();
+    throw err;
   }
-  return new Server(options, limits, engine, ownsEngine, logger, apiTracing);
+  return new Server(options, limits, engine, ownsEngine, logger, apiTracing, prompts);
+}
+
+/**
+ * The prompt tokenizer of the routes: the byte tokenizer in place, a model file's vocabulary and
+ * template in a tokenizer pool. The template renders a one-message conversation first, within
+ * its time budget, so that a broken or hostile template stops the start with one line.
+ */
+async function startPromptTokenizer(engine: Engine, logger: Logger, templateTimeoutMs: number): Promise<PromptTokenizer> {
+  const tokenizer = engine.tokenizer;
+  if (!(tokenizer instanceof VocabTokenizer)) return inlinePromptTokenizer(tokenizer);
+  if (tokenizer.usesFallbackTemplate) logger.warn('the model file has no chat template; chat requests use ChatML, as llama.cpp does', { model: engine.config.model });
+  const pool = await TokenizerPool.start(tokenizer, { ...TOKENIZER_POOL_DEFAULTS, templateTimeoutMs, logger });
+  try {
+    await pool.applyChatTemplate([{ role: 'user', content: 'Hello' }]);
+  } catch (err) {
+    await pool.close();
+    throw new ModelLoadError(`${engine.config.model}: the model's chat template cannot render a one-message conversation: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return pool;
 }
 
 function allowedHostsFor(options: ServerOptions): readonly string[] | null {
@@ -156,6 +187,7 @@ class Server implements JourneyServer {
     private readonly ownsEngine: boolean,
     readonly logger: Logger,
     private readonly apiTracing: ApiTracing | null,
+    private readonly prompts: PromptTokenizer,
   ) {
     const names = options.servedModelName ?? defaultServedModelName(engine.config.model);
     const models = servedModels(typeof names === 'string' ? [names] : names);
@@ -177,6 +209,7 @@ class Server implements JourneyServer {
       requestTimeoutSeconds: options.requestTimeoutSeconds ?? 0,
       streamStallTimeoutSeconds: limits.streamStallTimeoutSeconds,
       connectionGuard: this.connectionGuard,
+      prompts,
       apiKey: options.apiKey ?? null,
       metricsApiKey: options.metricsApiKey ?? null,
       allowedHosts: allowedHostsFor(options),
@@ -245,6 +278,7 @@ class Server implements JourneyServer {
     this.http.closeAllConnections();
     await serverClosed;
     if (this.ownsEngine) await this.engine.close();
+    await this.prompts.close();
     await this.apiTracing?.shutdown(); // ends what is still open, then flushes within its bound
   }
 

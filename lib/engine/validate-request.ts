@@ -9,11 +9,20 @@ export function validateRequest(promptTokenIds: readonly number[], params: Sampl
       throw new InvalidRequestError(`token id ${id} is outside the vocabulary [0, ${vocabSize})`, 'prompt');
     }
   }
-  const wanted = promptTokenIds.length + (params.maxTokens ?? 1);
-  if (wanted > maxModelLen) {
-    throw new ContextLengthExceededError(
-      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${wanted} tokens ` +
-        `(${promptTokenIds.length} in the prompt, ${params.maxTokens ?? 1} for the completion).`,
-    );
-  }
+  const problem = contextLengthProblem(promptTokenIds.length, params.maxTokens, maxModelLen);
+  if (problem !== null) throw problem;
+}
+
+/**
+ * The refusal of a prompt of `numPromptTokens` (counted up to maxModelLen + 1) with `maxTokens` to
+ * generate (null: at least one), or null when it fits; `param` names the field to blame.
+ */
+export function contextLengthProblem(numPromptTokens: number, maxTokens: number | null, maxModelLen: number, param = 'messages'): ContextLengthExceededError | null {
+  if (numPromptTokens > maxModelLen) return new ContextLengthExceededError(`This model's maximum context length is ${maxModelLen} tokens. However, the prompt takes more than ${maxModelLen} tokens.`, param);
+  const wanted = numPromptTokens + (maxTokens ?? 1);
+  if (wanted <= maxModelLen) return null;
+  return new ContextLengthExceededError(
+    `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${wanted} tokens (${numPromptTokens} in the prompt, ${maxTokens ?? 1} for the completion).`,
+    param,
+  );
 }

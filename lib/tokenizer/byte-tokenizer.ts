@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../errors.js';
-import type { ChatMessage } from './chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
 import type { EncodeOptions, Tokenizer } from './tokenizer.js';
 
 /**
@@ -40,12 +40,15 @@ export class ByteTokenizer implements Tokenizer {
   readonly bosTokenId = SPECIAL_TOKENS.bos;
   readonly eosTokenId = SPECIAL_TOKENS.eos;
   readonly endOfGenerationIds: readonly number[] = [SPECIAL_TOKENS.eos];
+  /** A token is one byte, and a byte never stands for more than one code unit. */
+  readonly longestTokenChars = 1;
   private readonly encoder = new TextEncoder();
   private readonly bytes: readonly Uint8Array[] = Array.from({ length: 256 }, (_, b) => Uint8Array.of(b));
 
   /** UTF-8 bytes of `text`, preceded by BOS when `addSpecial` (the default) is set. Never parses special tokens. */
-  encode(text: string, { addSpecial = true }: EncodeOptions = {}): number[] {
-    const bytes = this.encoder.encode(text);
+  encode(text: string, { addSpecial = true, limit = Infinity }: EncodeOptions = {}): number[] {
+    // a code unit is at most three bytes: the first limit + 1 units are enough to tell
+    const bytes = this.encoder.encode(text.length > limit + 1 ? text.slice(0, limit + 1) : text);
     const ids = new Array<number>(bytes.length + (addSpecial ? 1 : 0));
     let j = 0;
     if (addSpecial) ids[j++] = this.bosTokenId;
@@ -86,7 +89,7 @@ export class ByteTokenizer implements Tokenizer {
    * Each message is its role token, its UTF-8 content and <|end|>; the final <|assistant|> asks
    * the model for the next assistant turn. The model is expected to end its turn with <|eos|>.
    */
-  applyChatTemplate(messages: readonly ChatMessage[], { addGenerationPrompt = true }: { addGenerationPrompt?: boolean } = {}): number[] {
+  applyChatTemplate(messages: readonly ChatMessage[], { addGenerationPrompt = true }: ChatTemplateOptions = {}): number[] {
     if (messages.length === 0) throw new InvalidRequestError('messages must not be empty', 'messages');
     const ids: number[] = [this.bosTokenId];
     for (const message of messages) {

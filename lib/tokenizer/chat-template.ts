@@ -12,6 +12,8 @@ export interface ChatTemplateOptions {
   readonly addGenerationPrompt?: boolean;
   /** Extra variables for the template (vLLM's chat_template_kwargs, e.g. enable_thinking). */
   readonly kwargs?: Readonly<Record<string, unknown>>;
+  /** As EncodeOptions.limit, for the rendered conversation. */
+  readonly limit?: number;
 }
 
 export function isChatRole(role: unknown): role is ChatRole {

@@ -8,6 +8,11 @@ export interface Tokenizer {
   /** Tokens that end a sequence unless the request ignores EOS (EOS, end of turn, end of message, …). */
   readonly endOfGenerationIds: readonly number[];
   /**
+   * The most UTF-16 code units of input text one token can stand for: text longer than `limit` ×
+   * this (plus a space prefix) makes more than `limit` tokens, which can be known untokenized.
+   */
+  readonly longestTokenChars: number;
+  /**
    * `addSpecial` (default true) adds the BOS/EOS tokens the model asks for; `parseSpecial`
    * (default true) turns the text of control tokens (e.g. "<|im_end|>") into those tokens, as
    * llama-server and Hugging Face tokenizers do with prompts.
@@ -26,4 +31,14 @@ export interface Tokenizer {
 export interface EncodeOptions {
   readonly addSpecial?: boolean;
   readonly parseSpecial?: boolean;
+  /**
+   * Stop once more than this many tokens are made: the result then holds more than `limit`
+   * tokens, though not all of them, which is enough to refuse a prompt that cannot fit.
+   */
+  readonly limit?: number;
+}
+
+/** Whether `text` makes more than `limit` tokens whatever it holds, so that it need not be tokenized to be refused. */
+export function surelyMoreTokensThan(tokenizer: Pick<Tokenizer, 'longestTokenChars'>, text: string, limit: number): boolean {
+  return text.length > (limit + 1) * tokenizer.longestTokenChars + 1;
 }

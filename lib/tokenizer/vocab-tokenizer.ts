@@ -5,7 +5,7 @@ import { byteLevelChar, byteLevelOfCodePoints, byteLevelToBytes } from './byte-l
 import { preTokenize, preTokenizerFamily, supportedPreTokenizers, type PreTokenizerFamily } from './pre-tokenize.js';
 import { SpecialTokenSplitter } from './special-tokens.js';
 import { mergesStayWithinWords, spmTokenize, spmWords, type SpmVocab } from './spm.js';
-import type { EncodeOptions, Tokenizer } from './tokenizer.js';
+import { surelyMoreTokensThan, type EncodeOptions, type Tokenizer } from './tokenizer.js';
 import { codePoints, utf8Decode, utf8Encode } from './utf8.js';
 import { WordCache } from './word-cache.js';
 import { resolveVocab, TokenAttr, type ResolvedVocab, type VocabData } from './vocab.js';
@@ -27,6 +27,7 @@ export class VocabTokenizer implements Tokenizer {
   /** The model's chat template, or ChatML when its file has none (`usesFallbackTemplate`). */
   readonly chatTemplate: JinjaChatTemplate;
   readonly usesFallbackTemplate: boolean;
+  readonly longestTokenChars: number;
   private readonly splitter: SpecialTokenSplitter;
   private readonly words = new WordCache();
   /** SentencePiece: no token holds a space mark after another character, so words merge alone (see spmWords). */
@@ -36,7 +37,7 @@ export class VocabTokenizer implements Tokenizer {
   /** UTF-8 bytes of the word being merged, grown as needed. */
   private wordBytes = new Uint8Array(256);
 
-  constructor(data: VocabData) {
+  constructor(readonly data: VocabData) {
     this.vocab = resolveVocab(data);
     this.usesFallbackTemplate = data.chatTemplate === null;
     const tokenText = (id: number | null) => (id === null ? '' : this.vocab.tokens[id]);
@@ -62,6 +63,13 @@ export class VocabTokenizer implements Tokenizer {
     };
     this.pieces = this.vocab.tokens.map((_, id) => this.computePiece(id));
     const v = this.vocab;
+    // a piece's bytes bound the code units of text it came from; a special token stands for its own text
+    let longest = 1;
+    for (let id = 0; id < v.tokens.length; id++) {
+      const special = (v.attrs[id] & (TokenAttr.Control | TokenAttr.UserDefined | TokenAttr.Unknown)) !== 0;
+      longest = Math.max(longest, special ? v.tokens[id].length : this.pieces[id].length);
+    }
+    this.longestTokenChars = longest;
     this.splitter = new SpecialTokenSplitter(v.specialTokens, (id) => v.tokens[id], (id) => (v.attrs[id] & (TokenAttr.Control | TokenAttr.Unknown)) !== 0);
     this.spmByWord = v.kind === 'spm' && mergesStayWithinWords(v.tokens, SPACE_MARK);
     this.idMerges = v.kind === 'bpe' && data.merges ? BpeIdMerges.of(data.merges, (t) => v.textToId.get(t), byteLevelChar) : null;
@@ -88,13 +96,18 @@ export class VocabTokenizer implements Tokenizer {
     return this.vocab.tokens[id] ?? '';
   }
 
-  encode(text: string, { addSpecial = true, parseSpecial = true }: EncodeOptions = {}): number[] {
+  encode(text: string, { addSpecial = true, parseSpecial = true, limit = Infinity }: EncodeOptions = {}): number[] {
     const v = this.vocab;
-    const fragments = this.splitter.split(text.toWellFormed(), parseSpecial);
     const output: number[] = [];
+    if (surelyMoreTokensThan(this, text, limit)) {
+      output.length = limit + 1; // never tokenized: only its count says anything
+      return output.fill(0);
+    }
+    const fragments = this.splitter.split(text.toWellFormed(), parseSpecial);
     if (addSpecial && this.addsBos) output.push(v.bosTokenId as number);
     let previousWasSpecial = true; // SentencePiece: text after a special token (or at the start) gets a space prefix
     for (const fragment of fragments) {
+      if (output.length > limit) return output;
       if ('token' in fragment) {
         output.push(fragment.token);
         previousWasSpecial = true;
@@ -102,9 +115,9 @@ export class VocabTokenizer implements Tokenizer {
       }
       if (v.kind === 'spm') {
         const prefixed = v.addSpacePrefix && previousWasSpecial ? ` ${fragment.text}` : fragment.text;
-        this.spmTokenize(prefixed.replaceAll(' ', SPACE_MARK), output);
+        this.spmTokenize(prefixed.replaceAll(' ', SPACE_MARK), output, limit);
       } else {
-        this.bpeTokenize(fragment.text, output);
+        this.bpeTokenize(fragment.text, output, limit);
       }
       previousWasSpecial = false;
     }
@@ -123,7 +136,7 @@ export class VocabTokenizer implements Tokenizer {
     const eos = this.vocab.eosTokenId === null ? '' : this.vocab.tokens[this.vocab.eosTokenId];
     if (this.addsBos && bos !== '' && text.startsWith(bos)) text = text.slice(bos.length);
     if (this.vocab.addEos && eos !== '' && text.endsWith(eos)) text = text.slice(0, -eos.length);
-    return this.encode(text, { addSpecial: true, parseSpecial: true });
+    return this.encode(text, { addSpecial: true, parseSpecial: true, ...(options?.limit !== undefined ? { limit: options.limit } : {}) });
   }
 
   pieceBytes(id: number): Uint8Array {
@@ -161,11 +174,12 @@ export class VocabTokenizer implements Tokenizer {
   }
 
   /** Byte-level BPE: the pre-tokenizer's words, each merged on its own (or found in the word cache). */
-  private bpeTokenize(text: string, output: number[]): void {
+  private bpeTokenize(text: string, output: number[], limit: number): void {
     const cps = codePoints(text);
     let start = 0; // in code points
     let unit = 0; // the same place in UTF-16 units of `text`
     for (const length of preTokenize(this.family as PreTokenizerFamily, cps)) {
+      if (output.length > limit) return;
       let units = 0;
       for (let i = start; i < start + length; i++) units += cps[i] > 0xffff ? 2 : 1;
       const word = text.slice(unit, unit + units);
@@ -205,9 +219,10 @@ export class VocabTokenizer implements Tokenizer {
   }
 
   /** SentencePiece over text with its spaces marked: word by word when the vocabulary allows it. */
-  private spmTokenize(text: string, output: number[]): void {
+  private spmTokenize(text: string, output: number[], limit: number): void {
     if (!this.spmByWord) return spmTokenize(text, this.spmVocab, output);
     for (const word of spmWords(text, SPACE_MARK)) {
+      if (output.length > limit) return;
       let ids = this.words.get(word);
       if (!ids) {
         const merged: number[] = [];

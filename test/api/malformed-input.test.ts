@@ -49,7 +49,7 @@ describe('malformed input gets a clear 4xx and the server keeps serving', () => 
     ['an empty input on responses', '/v1/responses', { model: MODEL, input: '' }, 400, 'input'],
     ['an empty prompt array', '/v1/completions', { model: MODEL, prompt: [] }, 400, 'prompt'],
     ['token ids outside the vocabulary', '/v1/completions', { model: MODEL, prompt: [1, 99999] }, 400, 'prompt'],
-    ['a prompt that does not fit the context', '/v1/completions', { model: MODEL, prompt: 'x'.repeat(2100) }, 400, 'messages'],
+    ['a prompt that does not fit the context', '/v1/completions', { model: MODEL, prompt: 'x'.repeat(2100) }, 400, 'prompt'],
   ];
 
   for (const [what, path, body, status, param] of cases) {

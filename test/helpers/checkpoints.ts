@@ -38,6 +38,8 @@ export interface CheckpointSpec {
   readonly vocabLimit?: number;
   /** A token the (untied) LM head favours, so that the model emits it: to see generation stop at it. */
   readonly favouredToken?: number;
+  /** A chat template in place of the vocabulary's (e.g. a hostile one). */
+  readonly chatTemplate?: string;
   readonly seed: number;
 }
 
@@ -208,6 +210,7 @@ function metadataOf(spec: CheckpointSpec): Map<string, MetadataValue> {
     m.set(`${a}.attention.value_length`, meta.u32(spec.headDim));
   }
   for (const [k, v] of vocab.metadata) m.set(k, v);
+  if (spec.chatTemplate !== undefined) m.set('tokenizer.chat_template', meta.str(spec.chatTemplate));
   return m;
 }
 

@@ -6,8 +6,9 @@ import type { LifecycleStamps } from '../../engine/lifecycle.js';
 import { choiceTimings, metricsObject, serverTiming, slowestChoice, type ChoiceRecord } from '../../observe/journey/timings.js';
 import type { SamplingParamsInput } from '../../engine/sampling-params.js';
 import { EngineFailureError, InvalidRequestError, RequestTimeoutError } from '../../errors.js';
+import { contextLengthProblem } from '../../engine/validate-request.js';
 import type { ChoiceEvent, GenerationRoutePath, RequestLifecycle, RequestObserver, RequestOutcome } from '../../observe/request-observer.js';
-import { applyChatTemplate } from '../../tokenizer/chat-template.js';
+import type { PromptTokenizer } from '../../tokenizer/prompt-tokenizer.js';
 import { boundText } from '../../util/bound-text.js';
 import type { Logger } from '../../util/logger.js';
 import { abortReasonOf, ClientDisconnectError } from '../abort-reasons.js';
@@ -26,6 +27,8 @@ import { SseWriter } from '../sse.js';
 
 export interface GenerationRouteDeps {
   readonly engine: Engine;
+  /** Prompts as token ids, off the event loop where they are long or templated. */
+  readonly prompts: PromptTokenizer;
   readonly models: ServedModels;
   readonly maxRequestBodyBytes: number;
   /** 0 = no limit */
@@ -126,7 +129,7 @@ class GenerationRequest {
     let sse: SseWriter | null = null;
     try {
       if (deps.isShuttingDown()) throw new EngineFailureError('the server is shutting down', 'server_shutdown');
-      const prepared = this.prepare(await readJsonBody(ctx, deps.maxRequestBodyBytes));
+      const prepared = await this.prepare(await readJsonBody(ctx, deps.maxRequestBodyBytes));
       this.signal.throwIfAborted();
       const choices = new ChoiceStreams(deps.engine, this.specs(prepared), this.id, this.signal);
       this.lifecycle.handedOff(choices.committedNs);
@@ -153,12 +156,17 @@ class GenerationRequest {
     return { request, format: responsesFormat(request.settings) };
   }
 
-  private prepare(body: unknown): Prepared {
-    const tokenizer = this.deps.engine.tokenizer;
+  private async prepare(body: unknown): Promise<Prepared> {
+    const { engine, prompts: tokenize } = this.deps;
     const { request, format } = this.parse(body);
-    const prompts = 'messages' in request ? [applyChatTemplate(tokenizer, request.messages)] : request.prompts.map((p) => (typeof p === 'string' ? tokenizer.encode(p) : p));
-    const echoes = 'echo' in request && request.echo ? request.prompts.map((p) => (typeof p === 'string' ? p : tokenizer.decode(p))) : null;
-    this.promptTokens = prompts.reduce((sum, p) => sum + p.length, 0);
+    // a prompt is tokenized only as far as it could fit: one that runs past the context is refused
+    const limit = engine.config.maxModelLen;
+    const prompts = 'messages' in request
+      ? [await tokenize.applyChatTemplate(request.messages, { limit })]
+      : await Promise.all(request.prompts.map((p) => (typeof p === 'string' ? tokenize.encode(p, { limit }) : p)));
+    const tooLong = prompts.some((p) => p.length > limit);
+    const echoes = 'echo' in request && request.echo ? request.prompts.map((p) => (typeof p === 'string' ? p : engine.tokenizer.decode(p))) : null;
+    this.promptTokens = tooLong ? 0 : prompts.reduce((sum, p) => sum + p.length, 0);
     const s = request.sampling;
     const traceId = this.lifecycle.logFields().trace_id;
     this.lifecycle.described({
@@ -176,11 +184,15 @@ class GenerationRequest {
       maxTokens: request.maxTokens,
       n: request.n,
       stream: request.stream,
-      promptTokens: this.promptTokens,
+      ...(tooLong ? {} : { promptTokens: this.promptTokens }),
       numPrompts: prompts.length,
     });
     // checked once described, so that the span of a refused request says which model was asked for
     const model = resolveModelName(this.deps.models, request.model);
+    for (const p of prompts) {
+      const problem = contextLengthProblem(p.length, request.maxTokens, limit, 'messages' in request ? 'messages' : 'prompt');
+      if (problem) throw problem;
+    }
     const held = this.deps.engine.maxRequestsHeld;
     if (prompts.length * request.n > held) {
       // a 503 would invite retries that can never succeed

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Engine } from '../../engine/engine.js';
-import { applyChatTemplate } from '../../tokenizer/chat-template.js';
+import type { PromptTokenizer } from '../../tokenizer/prompt-tokenizer.js';
 import { InvalidRequestError } from '../../errors.js';
 import { readJsonBody } from '../json-body.js';
 import { asObject, invalid, optionalBoolean, parseContent, parseModel, parseRole } from '../openai-request.js';
@@ -8,6 +8,7 @@ import { resolveModelName, type ServedModels } from '../served-models.js';
 
 interface TokenizeDeps {
   readonly engine: Engine;
+  readonly prompts: PromptTokenizer;
   readonly models: ServedModels;
   readonly maxRequestBodyBytes: number;
 }
@@ -28,7 +29,6 @@ export function tokenizeRoute(deps: TokenizeDeps) {
     const body = asObject(await readJsonBody(ctx, deps.maxRequestBodyBytes));
     checkFields(body, TOKENIZE_FIELDS);
     resolveModelName(deps.models, parseModel(body.model));
-    const tokenizer = deps.engine.tokenizer;
     let tokens: readonly number[];
     if (body.messages !== undefined) {
       if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages must be a non-empty array', 'messages');
@@ -38,10 +38,10 @@ export function tokenizeRoute(deps: TokenizeDeps) {
         return { role, content: parseContent(m.content, role, `messages[${i}].content`) };
       });
       if (optionalBoolean(body.add_generation_prompt, 'add_generation_prompt') === false) throw invalid('add_generation_prompt: false is not supported; the template always adds it', 'add_generation_prompt');
-      tokens = applyChatTemplate(tokenizer, messages);
+      tokens = await deps.prompts.applyChatTemplate(messages);
     } else {
       if (typeof body.prompt !== 'string') throw invalid('prompt must be a string (or send messages)', 'prompt');
-      tokens = tokenizer.encode(body.prompt, { addSpecial: optionalBoolean(body.add_special_tokens, 'add_special_tokens') ?? true });
+      tokens = await deps.prompts.encode(body.prompt, { addSpecial: optionalBoolean(body.add_special_tokens, 'add_special_tokens') ?? true });
     }
     ctx.body = { count: tokens.length, max_model_len: deps.engine.config.maxModelLen, tokens };
   };
