@@ -16,19 +16,22 @@ export function isLoopbackHost(host: string): boolean {
 export function requireAllowedHost(allowed: readonly string[]) {
   const names = new Set(allowed.map((h) => h.toLowerCase()));
   return async (ctx: Context, next: Next) => {
-    if (!names.has('*') && !names.has(hostName(ctx.get('host')))) {
+    const name = hostName(ctx.get('host'));
+    if (!names.has('*') && (name === null || !names.has(name))) {
       throw new ApiError(403, 'this server does not answer requests for that host name; start it with --allowed-hosts to add it', 'invalid_request_error', 'invalid_host');
     }
     await next();
   };
 }
 
-/** The host name of a Host header, lower-cased, without its port. */
-function hostName(header: string): string {
+/**
+ * The host name of a Host header, lower-cased, without its port; null for a header that is not
+ * a host and an optional port (so that "[::1]evil" is no loopback name).
+ */
+function hostName(header: string): string | null {
   const h = header.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  const colon = h.lastIndexOf(':');
-  return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(h);
+  return m ? m[1] : null;
 }
 
 /** The hosts a loopback-bound server answers by default. */

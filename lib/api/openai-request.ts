@@ -132,8 +132,30 @@ export function samplingFields(body: Body): SamplingParamsInput {
   return out;
 }
 
+/**
+ * What a message may carry besides its role and content: OpenAI's other message fields, refused
+ * by name unless they ask for nothing (tools are not served yet, and a name the template never
+ * sees would be silently dropped); anything else is unknown.
+ */
+const MESSAGE_FIELDS_NOT_SERVED = ['name', 'tool_calls', 'tool_call_id', 'function_call', 'refusal', 'audio', 'annotations', 'reasoning_content'];
+
+/** Throws naming the first field of message `m` that this server does not take. */
+export function checkMessageFields(m: Readonly<Record<string, unknown>>, param: string, known: readonly string[] = ['role', 'content']): void {
+  for (const key of Object.keys(m)) {
+    if (known.includes(key)) continue;
+    const value = m[key];
+    const nothing = value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0);
+    if (MESSAGE_FIELDS_NOT_SERVED.includes(key)) {
+      if (nothing) continue;
+      throw new InvalidRequestError(`${param}.${key} is not supported by this server`, `${param}.${key}`, 'unsupported_parameter');
+    }
+    throw new InvalidRequestError(`${param} has an unrecognized field: ${boundText(key, 64)}`, `${param}.${boundText(key, 64)}`, 'unknown_parameter');
+  }
+}
+
 function parseMessage(raw: unknown, param: string): ChatMessage {
   const m = asObject(raw, param);
+  checkMessageFields(m, param);
   if (typeof m.role !== 'string') throw invalid(`${param}.role must be a string`, `${param}.role`);
   // own properties only: "__proto__" or "constructor" is not a role
   const role = Object.hasOwn(ROLES, m.role) ? ROLES[m.role] : undefined;

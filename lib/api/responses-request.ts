@@ -1,7 +1,7 @@
 import { SAMPLING_RULES } from '../engine/sampling-params.js';
 import type { ChatMessage } from '../tokenizer/chat-template.js';
 import type { ChatRequest } from './openai-request.js';
-import { asObject, invalid, optional, optionalBoolean, parseContent, parseModel, parseRole } from './openai-request.js';
+import { asObject, checkMessageFields, invalid, optional, optionalBoolean, parseContent, parseModel, parseRole } from './openai-request.js';
 import { checkRequestFields } from './request-fields.js';
 import type { ResponsesSettings } from './responses-format.js';
 
@@ -51,6 +51,7 @@ function parseInput(input: unknown): ChatMessage[] {
   return input.map((item, i) => {
     const m = asObject(item, `input[${i}]`);
     if (m.type !== undefined && m.type !== 'message') throw invalid(`input[${i}].type "${String(m.type).slice(0, 32)}" is not supported; only messages are`, `input[${i}].type`);
+    checkMessageFields(m, `input[${i}]`, ['type', 'role', 'content', 'id', 'status']);
     const role = parseRole(m.role, `input[${i}].role`);
     return { role, content: parseContent(m.content, role, `input[${i}].content`) };
   });

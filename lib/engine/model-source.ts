@@ -28,7 +28,10 @@ export function openModel(model: string): ModelSource {
   const resolved = path.resolve(model);
   const file = readGguf(resolved);
   const { config, tensors } = modelFromGguf(file);
-  return { kind: 'gguf', path: resolved, file, modelConfig: config, tensors, vocab: vocabFromGguf(file) };
+  const vocab = vocabFromGguf(file);
+  // llama.cpp refuses such a file: ids past the embedding would index beyond it, and tokens past the vocabulary would decode to nothing
+  if (vocab.tokens.length !== config.vocabSize) throw new ModelLoadError(`${resolved}: its vocabulary has ${vocab.tokens.length} tokens but token_embd.weight has ${config.vocabSize} rows`);
+  return { kind: 'gguf', path: resolved, file, modelConfig: config, tensors, vocab };
 }
 
 /** The model's own tokenizer: the byte tokenizer of the built-in models, or the file's vocabulary. */

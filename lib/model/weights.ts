@@ -97,28 +97,42 @@ export function mapWeights(config: ModelConfig, layout: readonly TensorLayout[],
   };
 }
 
-/** The layout of a built-in model: every tensor F32, packed in llama.cpp's order, 32-byte aligned. */
-export function builtInLayout(c: ModelConfig): TensorLayout[] {
+/** A tensor a model is built from: its name, its sizes (fastest first, as GGUF has them), and whether it may be absent. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly optional: boolean;
+}
+
+/** Every tensor of a Llama-family model with `config`, in llama.cpp's order; a matrix [rows, cols] is [cols, rows]. */
+export function llamaTensorSpecs(c: ModelConfig, withRopeFreqs = false): TensorSpec[] {
   const q = qDim(c);
   const kv = kvDim(c);
-  const shapes: [string, number[]][] = [['token_embd.weight', [c.dim, c.vocabSize]]];
+  const spec = (name: string, dims: number[], optional = false): TensorSpec => ({ name, dims, optional });
+  const specs = [spec('token_embd.weight', [c.dim, c.vocabSize])];
+  if (withRopeFreqs) specs.push(spec('rope_freqs.weight', [c.headDim / 2]));
   for (let l = 0; l < c.numLayers; l++) {
     const b = `blk.${l}`;
-    shapes.push(
-      [`${b}.attn_norm.weight`, [c.dim]],
-      [`${b}.attn_q.weight`, [c.dim, q]],
-      [`${b}.attn_k.weight`, [c.dim, kv]],
-      [`${b}.attn_v.weight`, [c.dim, kv]],
-      [`${b}.attn_output.weight`, [q, c.dim]],
-      [`${b}.ffn_norm.weight`, [c.dim]],
-      [`${b}.ffn_gate.weight`, [c.dim, c.hiddenDim]],
-      [`${b}.ffn_up.weight`, [c.dim, c.hiddenDim]],
-      [`${b}.ffn_down.weight`, [c.hiddenDim, c.dim]],
+    specs.push(spec(`${b}.attn_norm.weight`, [c.dim]), spec(`${b}.attn_q.weight`, [c.dim, q]), spec(`${b}.attn_k.weight`, [c.dim, kv]), spec(`${b}.attn_v.weight`, [c.dim, kv]));
+    if (c.qkvBias) specs.push(spec(`${b}.attn_q.bias`, [q]), spec(`${b}.attn_k.bias`, [kv]), spec(`${b}.attn_v.bias`, [kv]));
+    if (c.qkNorm) specs.push(spec(`${b}.attn_q_norm.weight`, [c.headDim]), spec(`${b}.attn_k_norm.weight`, [c.headDim]));
+    specs.push(
+      spec(`${b}.attn_output.weight`, [q, c.dim]),
+      spec(`${b}.ffn_norm.weight`, [c.dim]),
+      spec(`${b}.ffn_gate.weight`, [c.dim, c.hiddenDim]),
+      spec(`${b}.ffn_up.weight`, [c.dim, c.hiddenDim]),
+      spec(`${b}.ffn_down.weight`, [c.hiddenDim, c.dim]),
     );
   }
-  shapes.push(['output_norm.weight', [c.dim]], ['output.weight', [c.dim, c.vocabSize]]);
+  specs.push(spec('output_norm.weight', [c.dim]));
+  if (!c.tiedEmbeddings) specs.push(spec('output.weight', [c.dim, c.vocabSize]));
+  return specs;
+}
+
+/** The layout of a built-in model: every tensor F32, packed in llama.cpp's order, 32-byte aligned. */
+export function builtInLayout(c: ModelConfig): TensorLayout[] {
   let offset = 0;
-  return shapes.map(([name, dims]) => {
+  return llamaTensorSpecs(c).map(({ name, dims }) => {
     const t = { name, type: GGML_TYPE.F32, dims, offset };
     offset += Math.ceil((4 * dims.reduce((a, b) => a * b, 1)) / 32) * 32;
     return t;
@@ -127,7 +141,9 @@ export function builtInLayout(c: ModelConfig): TensorLayout[] {
 
 /** Bytes a layout spans. */
 export function layoutBytes(layout: readonly TensorLayout[]): number {
-  return Math.max(0, ...layout.map((t) => t.offset + (rowBytes(t.type, t.dims[0]) as number) * t.dims.slice(1).reduce((a, b) => a * b, 1)));
+  let end = 0; // a loop, not Math.max(...): a spread of tens of thousands of tensors overflows the stack
+  for (const t of layout) end = Math.max(end, t.offset + (rowBytes(t.type, t.dims[0]) as number) * t.dims.slice(1).reduce((a, b) => a * b, 1));
+  return end;
 }
 
 /** Byte tokens that make readable text: printable ASCII, tab and newline. */

@@ -32,6 +32,8 @@ export class VocabTokenizer implements Tokenizer {
   private readonly words = new WordCache();
   /** SentencePiece: no token holds a space mark after another character, so words merge alone (see spmWords). */
   private readonly spmByWord: boolean;
+  /** SentencePiece's byte fallback: the token of each byte (<0xNN>, or an ASCII character's own). */
+  private readonly spmByteTokens = new Int32Array(256); // [256]
   /** Byte-level BPE on token ids, when the vocabulary's merges close over it (null: on strings). */
   private readonly idMerges: BpeIdMerges | null;
   /** UTF-8 bytes of the word being merged, grown as needed. */
@@ -72,6 +74,7 @@ export class VocabTokenizer implements Tokenizer {
     this.longestTokenChars = longest;
     this.splitter = new SpecialTokenSplitter(v.specialTokens, (id) => v.tokens[id], (id) => (v.attrs[id] & (TokenAttr.Control | TokenAttr.Unknown)) !== 0);
     this.spmByWord = v.kind === 'spm' && mergesStayWithinWords(v.tokens, SPACE_MARK);
+    if (v.kind === 'spm') this.findByteTokens();
     this.idMerges = v.kind === 'bpe' && data.merges ? BpeIdMerges.of(data.merges, (t) => v.textToId.get(t), byteLevelChar) : null;
   }
 
@@ -195,6 +198,22 @@ export class VocabTokenizer implements Tokenizer {
     }
   }
 
+  /**
+   * SentencePiece falls back to byte tokens for what no piece covers (llama.cpp's byte_to_token:
+   * <0xNN>, else the byte as a one-character token, which only ASCII can be). A vocabulary that
+   * lacks some would fail on the first text that needs them: refused here, at load.
+   */
+  private findByteTokens(): void {
+    const missing: string[] = [];
+    for (let byte = 0; byte < 256; byte++) {
+      const hex = `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+      const id = this.vocab.textToId.get(hex) ?? (byte < 0x80 ? this.vocab.textToId.get(String.fromCharCode(byte)) : undefined);
+      if (id === undefined) missing.push(hex);
+      else this.spmByteTokens[byte] = id;
+    }
+    if (missing.length > 0) throw new RangeError(`its SentencePiece vocabulary has no token for ${missing.length} of the 256 bytes (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}), so some text could not be tokenized`);
+  }
+
   /** One pre-tokenized word, code points cps[start, end), through byte-level BPE. */
   private mergeWord(cps: readonly number[], start: number, end: number, output: number[]): void {
     const ids = this.idMerges;
@@ -236,12 +255,7 @@ export class VocabTokenizer implements Tokenizer {
   private readonly spmVocab: SpmVocab = {
     tokenId: (text) => this.vocab.textToId.get(text),
     score: (id) => this.vocab.scores[id],
-    byteTokenId: (byte) => {
-      const hex = `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
-      const id = this.vocab.textToId.get(hex) ?? this.vocab.textToId.get(String.fromCharCode(byte));
-      if (id === undefined) throw new RangeError(`the vocabulary has no token for byte ${hex}`);
-      return id;
-    },
+    byteTokenId: (byte) => this.spmByteTokens[byte],
   };
 
 

@@ -40,12 +40,14 @@ function patched(file: string, name: string, patch: (bytes: Buffer) => Buffer): 
 
 describe('GGUF reader', () => {
   it('reads the header, metadata and tensor infos of a file, with the data aligned', () => {
-    const f = readGguf(tinyFile('good.gguf', [['x.count', meta.u32(7)], ['x.scores', meta.f32s([0.5, -1])], ['x.words', meta.strs(['α', 'β'])]]));
+    const f = readGguf(tinyFile('good.gguf', [['x.count', meta.u32(7)], ['x.scores', meta.f32s([0.5, -1])], ['tokenizer.ggml.tokens', meta.strs(['α', 'β'])], ['x.words', meta.strs(['γ'])]]));
     assert.equal(f.version, 3);
     assert.equal(f.metadata.get('general.name'), 'tiny ✓');
     assert.equal(f.metadata.get('x.count'), 7);
     assert.deepEqual([...(f.metadata.get('x.scores') as Float32Array)], [0.5, -1]);
-    assert.deepEqual(f.metadata.get('x.words'), ['α', 'β']);
+    assert.deepEqual(f.metadata.get('tokenizer.ggml.tokens'), ['α', 'β']);
+    // strings of a key no model reads are stepped over, not built
+    assert.deepEqual({ ...(f.metadata.get('x.words') as object) }, { elements: 'string', length: 1 });
     assert.deepEqual(
       f.tensors.map((t) => [t.name, t.type, t.dims, t.offset, t.byteLength]),
       [

@@ -23,6 +23,7 @@ import { chatFormat, completionFormat, usageOf, type ChoicePrefix, type ChoiceRe
 import { responsesFormat } from '../responses-format.js';
 import { parseResponsesRequest } from '../responses-request.js';
 import type { ConnectionGuard } from '../connection-guard.js';
+import { jsonPieces, writeJsonPieces } from '../json-pieces.js';
 import { SseWriter } from '../sse.js';
 
 export interface GenerationRouteDeps {
@@ -62,6 +63,33 @@ interface Prepared {
   readonly prompts: readonly (readonly number[])[];
   readonly echoes: readonly string[] | null;
   readonly model: string;
+}
+
+/**
+ * The most log probabilities (a token's and each of its alternatives') one non-streamed response
+ * may hold: about 16 MB of JSON. A stream sends them as they come and keeps none.
+ */
+export const MAX_RESPONSE_LOGPROBS = 1 << 18;
+
+/**
+ * Refuses up front a non-streamed request whose log probabilities could outgrow the budget:
+ * choices × tokens × (1 + alternatives), for generated tokens and for scored prompt tokens.
+ */
+function checkLogprobBudget(request: ChatRequest | CompletionRequest, prompts: readonly (readonly number[])[], maxModelLen: number): void {
+  const promptLogprobs = 'promptLogprobs' in request ? request.promptLogprobs : null;
+  if (request.logprobs === null && promptLogprobs === null) return;
+  let total = 0;
+  for (const prompt of prompts) {
+    const maxTokens = request.maxTokens ?? maxModelLen - prompt.length;
+    const perChoice = (request.logprobs === null ? 0 : maxTokens * (1 + request.logprobs)) + (promptLogprobs === null ? 0 : prompt.length * (1 + promptLogprobs));
+    total += request.n * perChoice;
+  }
+  if (total <= MAX_RESPONSE_LOGPROBS) return;
+  const top = 'messages' in request ? 'top_logprobs' : 'logprobs';
+  throw new InvalidRequestError(
+    `this response could hold ${total} log probabilities (choices × tokens × (1 + ${top})), more than the ${MAX_RESPONSE_LOGPROBS} a non-streamed response may; lower n, max_tokens or ${top}, or set stream: true`,
+    top,
+  );
 }
 
 interface ChoiceState extends ChoiceRecord {
@@ -198,6 +226,7 @@ class GenerationRequest {
       // a 503 would invite retries that can never succeed
       throw new InvalidRequestError(`this request needs ${prompts.length * request.n} sequences at once (n × prompts) but this server holds at most ${held}; lower n or send fewer prompts`, 'n');
     }
+    if (!request.stream) checkLogprobBudget(request, prompts, limit);
     return { request, format, prompts, echoes, model };
   }
 
@@ -228,7 +257,7 @@ class GenerationRequest {
     if (e.stamps) state.stamps = e.stamps;
     state.finishReason = e.finishReason ?? state.finishReason;
     if (e.logprobs) state.logprobs?.push(...e.logprobs);
-    if (e.promptLogprobs) state.promptLogprobs.push(...e.promptLogprobs);
+    for (const entry of e.promptLogprobs ?? []) state.promptLogprobs.push(entry);
     this.choices.set(e.index, state);
     this.completionTokens += e.tokenIds.length;
     if (this.choices.size === 1 && first) {
@@ -270,12 +299,14 @@ class GenerationRequest {
     for await (const e of choices.events()) this.record(e, prepared.request.logprobs !== null);
     const usage = usageOf(this.promptTokens, this.completionTokens);
     const response = prepared.format.response(this.formatContext(prepared), this.results(prepared), usage);
-    const body = JSON.stringify(this.wantsMetrics(prepared) ? { ...response, metrics: this.metricsOf() } : response);
+    const body = (this.wantsMetrics(prepared) ? { ...response, metrics: this.metricsOf() } : response) as Record<string, unknown>;
     const res = this.ctx.res;
     const slowest = slowestChoice([...this.choices.values()]);
     const timing = serverTiming(slowest ? choiceTimings(this.arrivedNs, slowest) : null, Number(process.hrtime.bigint() - this.arrivedNs) / 1e6);
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': this.id, 'server-timing': timing });
-    res.end(body);
+    // a body of many choices with log probabilities goes out a choice at a time
+    const headers = { 'content-type': 'application/json; charset=utf-8', 'x-request-id': this.id, 'server-timing': timing };
+    await writeJsonPieces(res, 200, headers, jsonPieces(body, this.kind === 'responses' ? 'output' : 'choices'));
+    if (!res.writableEnded) throw new ClientDisconnectError();
     this.depart();
   }
 
@@ -287,8 +318,10 @@ class GenerationRequest {
     };
     await send(shaper.start());
     for await (const e of choices.events()) {
-      const first = this.record(e, prepared.request.logprobs !== null);
+      // a stream's log probabilities are sent with their tokens and not kept
+      const first = this.record(e, false);
       const prefix = first ? this.prefixOf(e.index, prepared) : null;
+      if (first) (this.choices.get(e.index) as ChoiceState).promptLogprobs.length = 0; // sent with the prefix, not kept
       await send(shaper.delta({ index: e.index, text: e.text, finishReason: e.finishReason, first, logprobs: e.logprobs ?? null, prefix }));
     }
     await send(shaper.end(this.results(prepared), usageOf(this.promptTokens, this.completionTokens)));

@@ -3,7 +3,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { PromptTokenizer } from '../../tokenizer/prompt-tokenizer.js';
 import { InvalidRequestError } from '../../errors.js';
 import { readJsonBody } from '../json-body.js';
-import { asObject, invalid, optionalBoolean, parseContent, parseModel, parseRole } from '../openai-request.js';
+import { asObject, checkMessageFields, invalid, optionalBoolean, parseContent, parseModel, parseRole } from '../openai-request.js';
 import { resolveModelName, type ServedModels } from '../served-models.js';
 
 interface TokenizeDeps {
@@ -34,6 +34,7 @@ export function tokenizeRoute(deps: TokenizeDeps) {
       if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages must be a non-empty array', 'messages');
       const messages = body.messages.map((raw, i) => {
         const m = asObject(raw, `messages[${i}]`);
+        checkMessageFields(m, `messages[${i}]`);
         const role = parseRole(m.role, `messages[${i}].role`);
         return { role, content: parseContent(m.content, role, `messages[${i}].content`) };
       });

@@ -1,28 +1,9 @@
 import { isMatrixType, MATRIX_TYPES } from '../quant/dequantize.js';
 import { ARCHITECTURES, validateModelConfig, type Architecture, type ModelConfig } from '../model-config.js';
 import { ModelLoadError } from '../model-load-error.js';
-import type { TensorLayout } from '../weights.js';
+import { llamaTensorSpecs, type TensorLayout } from '../weights.js';
 import { GGML_TYPE, ggmlTypeName } from './ggml-types.js';
 import type { GgufFile, GgufValue } from './gguf.js';
-
-/** llama.cpp's per-layer tensors this server computes with, and whether each is required. */
-const LAYER_TENSORS: Readonly<Record<string, 'required' | 'optional' | Architecture[]>> = {
-  'attn_norm.weight': 'required',
-  'attn_q.weight': 'required',
-  'attn_k.weight': 'required',
-  'attn_v.weight': 'required',
-  'attn_q.bias': ['qwen2'],
-  'attn_k.bias': ['qwen2'],
-  'attn_v.bias': ['qwen2'],
-  'attn_q_norm.weight': ['qwen3'],
-  'attn_k_norm.weight': ['qwen3'],
-  'attn_output.weight': 'required',
-  'ffn_norm.weight': 'required',
-  'ffn_gate.weight': 'required',
-  'ffn_up.weight': 'required',
-  'ffn_down.weight': 'required',
-};
-const GLOBAL_TENSORS = new Set(['token_embd.weight', 'output_norm.weight', 'output.weight', 'rope_freqs.weight']);
 
 /**
  * The model a GGUF file holds, checked against what this server can run: a supported
@@ -80,25 +61,21 @@ export function modelFromGguf(file: GgufFile): { config: ModelConfig; tensors: T
     throw fail((err as Error).message);
   }
 
+  // every tensor checked against what the architecture reads, before a byte of weights is
+  // read: an unknown one would be ignored (and the model compute something else), a misshapen
+  // one misread
+  const specs = new Map(llamaTensorSpecs(config, tensors.has('rope_freqs.weight')).map((s) => [s.name, s]));
   for (const t of file.tensors) {
-    const layer = /^blk\.(\d+)\.(.+)$/.exec(t.name);
-    const known = layer ? Number(layer[1]) < config.numLayers && isUsed(LAYER_TENSORS[layer[2]], a) : GLOBAL_TENSORS.has(t.name);
-    if (!known) throw fail(`has a tensor this server does not use, ${t.name}: its ${a} implementation would ignore it and compute something else`);
-    const isVector = t.dims.length === 1;
+    const spec = specs.get(t.name);
+    if (!spec) throw fail(`has a tensor this server does not use, ${t.name}: its ${a} implementation would ignore it and compute something else`);
+    const isVector = spec.dims.length === 1;
     if (isVector ? t.type !== GGML_TYPE.F32 : !isMatrixType(t.type)) {
       const supported = isVector ? 'F32' : MATRIX_TYPES.map(ggmlTypeName).join(', ');
       throw fail(`tensor ${t.name} is ${ggmlTypeName(t.type)}; supported for ${isVector ? 'norms and biases' : 'matrices'}: ${supported}`);
     }
+    if (t.dims.length !== spec.dims.length || t.dims.some((d, i) => d !== spec.dims[i])) throw fail(`tensor ${t.name} is [${t.dims.join(', ')}], expected [${spec.dims.join(', ')}] for this model's hyperparameters`);
   }
-  for (let l = 0; l < config.numLayers; l++) {
-    for (const [name, need] of Object.entries(LAYER_TENSORS)) {
-      if ((need === 'required' || (Array.isArray(need) && need.includes(a))) && !tensors.has(`blk.${l}.${name}`)) throw fail(`lacks tensor blk.${l}.${name}`);
-    }
-  }
-  if (!tensors.has('output_norm.weight')) throw fail('lacks tensor output_norm.weight');
+  for (const spec of specs.values()) if (!spec.optional && !tensors.has(spec.name)) throw fail(`lacks tensor ${spec.name}`);
   return { config, tensors: file.tensors.map((t) => ({ name: t.name, type: t.type, dims: t.dims, offset: t.offset })) };
 }
 
-function isUsed(need: 'required' | 'optional' | Architecture[] | undefined, arch: Architecture): boolean {
-  return need === 'required' || need === 'optional' || (Array.isArray(need) && need.includes(arch));
-}

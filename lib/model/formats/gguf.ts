@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { ModelLoadError } from '../model-load-error.js';
 import { ggmlTypeName, isKnownGgmlType, rowBytes, type GgmlType } from './ggml-types.js';
 
@@ -26,9 +26,33 @@ const enum ValueType {
   F64 = 12,
 }
 
-/** Numeric arrays come back as typed arrays (token scores and types run to 150k entries), strings as string[]. */
-export type GgufArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array | readonly boolean[] | readonly string[] | readonly GgufArray[];
+/**
+ * An array the reader stepped over without building it: strings of a key no model reads, or
+ * arrays of arrays. Building every string of every key would let a small file take gigabytes
+ * of heap (a million empty strings cost 8 bytes each in the file and tens in memory).
+ */
+export class SkippedArray {
+  constructor(
+    readonly elements: 'string' | 'array',
+    readonly length: number,
+  ) {}
+}
+
+/** Numeric and boolean arrays come back as typed arrays (token scores and types run to 150k entries), strings as string[]. */
+export type GgufArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array | readonly string[] | SkippedArray;
 export type GgufValue = number | bigint | boolean | string | GgufArray;
+
+/** The string arrays a model is read from; any other key's strings are skipped. */
+const STRING_ARRAY_KEYS = new Set(['tokenizer.ggml.tokens', 'tokenizer.ggml.merges']);
+/** More entries than any vocabulary has (the largest have about 260,000 tokens and as many merges). */
+const MAX_STRING_ARRAY = 1 << 21;
+/** Real files hold tens of metadata keys and at most a few thousand tensors. */
+const MAX_METADATA_KEYS = 1 << 16;
+const MAX_TENSORS = 1 << 16;
+const MAX_ARRAY_DEPTH = 8;
+
+/** Bytes per element of GGUF's fixed-width array types. */
+const WIDTHS: Readonly<Record<number, number>> = { [ValueType.U8]: 1, [ValueType.I8]: 1, [ValueType.Bool]: 1, [ValueType.U16]: 2, [ValueType.I16]: 2, [ValueType.U32]: 4, [ValueType.I32]: 4, [ValueType.F32]: 4, [ValueType.U64]: 8, [ValueType.I64]: 8, [ValueType.F64]: 8 };
 
 export interface GgufTensorInfo {
   readonly name: string;
@@ -60,14 +84,41 @@ const CHUNK = 1 << 20;
 export function readGguf(path: string): GgufFile {
   let fd: number;
   try {
+    // a FIFO or a device would block the open, or the reads, forever
+    if (!statSync(path).isFile()) throw new ModelLoadError(`${path} is not a regular file`);
     fd = openSync(path, 'r');
   } catch (err) {
-    throw new ModelLoadError(`cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`cannot open ${path}: ${errnoSentence(err as NodeJS.ErrnoException)}`);
   }
   try {
-    return parse(new FileCursor(fd, fstatSync(fd).size, path), path);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ModelLoadError(`${path} is not a regular file`);
+    return parse(new FileCursor(fd, stat.size, path), path);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** An operating-system error as a person would say it. */
+export function errnoSentence(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a folder, not a file';
+    case 'ENOTDIR':
+      return 'a part of the path is not a folder';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many files are open';
+    default:
+      return err.message;
   }
 }
 
@@ -78,16 +129,19 @@ function parse(r: FileCursor, path: string): GgufFile {
   if (version !== 2 && version !== 3) throw r.fail(`is GGUF version ${version}; versions 2 and 3 are supported`);
   const numTensors = r.count('tensor count', 8);
   const numKv = r.count('metadata count', 12);
+  if (numTensors > MAX_TENSORS) throw r.fail(`has ${numTensors} tensors; at most ${MAX_TENSORS} are supported`);
+  if (numKv > MAX_METADATA_KEYS) throw r.fail(`has ${numKv} metadata keys; at most ${MAX_METADATA_KEYS} are supported`);
 
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < numKv; i++) {
     const key = r.string('a metadata key');
     if (metadata.has(key)) throw r.fail(`has the metadata key "${key}" twice`);
-    metadata.set(key, r.value(r.u32(), key, 0));
+    metadata.set(key, r.value(r.u32(), key));
   }
   const alignment = metadata.get('general.alignment') ?? DEFAULT_ALIGNMENT;
-  if (typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 || (alignment & (alignment - 1)) !== 0) {
-    throw r.fail(`has general.alignment ${String(alignment)}, which is not a power of two`);
+  // checked in floating point: a u64 alignment past 2^32 would pass a 32-bit bit test
+  if (typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 || alignment > 2 ** 30 || 2 ** Math.round(Math.log2(alignment)) !== alignment) {
+    throw r.fail(`has general.alignment ${String(alignment)}, which is not a power of two up to 2^30`);
   }
 
   const infos: { name: string; type: GgmlType; dims: number[]; offset: number }[] = [];
@@ -121,6 +175,12 @@ function parse(r: FileCursor, path: string): GgufFile {
     }
     return { name, type, dims, offset, byteLength };
   });
+  // two tensors over the same bytes would each compute with the other's weights
+  const byOffset = [...tensors].sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < byOffset.length; i++) {
+    const [before, after] = [byOffset[i - 1], byOffset[i]];
+    if (before.offset + before.byteLength > after.offset) throw r.fail(`is corrupt: tensors "${before.name}" and "${after.name}" overlap in the data section`);
+  }
   return { path, version, metadata, tensors, alignment, dataOffset, fileSize: r.fileSize };
 }
 
@@ -170,7 +230,7 @@ class FileCursor {
     }
   }
 
-  value(type: number, key: string, depth: number): GgufValue {
+  value(type: number, key: string): GgufValue {
     switch (type) {
       case ValueType.U8:
         return this.at(1).getUint8(this.advance(1));
@@ -201,27 +261,26 @@ class FileCursor {
       case ValueType.F64:
         return this.at(8).getFloat64(this.advance(8), true);
       case ValueType.Array:
-        if (depth > 2) throw this.fail(`nests arrays too deeply under ${key}`);
-        return this.array(key, depth);
+        return this.array(key);
       default:
         throw this.fail(`is corrupt: metadata key "${key}" has the unknown value type ${type}`);
     }
   }
 
-  private array(key: string, depth: number): GgufArray {
+  /** An array value; one that no model reads (see SkippedArray) is stepped over. */
+  private array(key: string): GgufArray {
     const type = this.u32();
-    const width = { [ValueType.U8]: 1, [ValueType.I8]: 1, [ValueType.Bool]: 1, [ValueType.U16]: 2, [ValueType.I16]: 2, [ValueType.U32]: 4, [ValueType.I32]: 4, [ValueType.F32]: 4, [ValueType.U64]: 8, [ValueType.I64]: 8, [ValueType.F64]: 8 }[type];
+    const width = WIDTHS[type];
     if (width !== undefined) {
       const n = this.count(`array length of ${key}`, width);
       const bytes = this.bytes(n * width).slice(); // aligned copy, so a typed array can view it
       const buffer = bytes.buffer;
       switch (type) {
         case ValueType.U8:
+        case ValueType.Bool: // 0 or not, a byte each: as compact as in the file
           return bytes;
         case ValueType.I8:
           return new Int8Array(buffer);
-        case ValueType.Bool:
-          return Array.from(bytes, (b) => b !== 0);
         case ValueType.U16:
           return new Uint16Array(buffer);
         case ValueType.I16:
@@ -240,19 +299,33 @@ class FileCursor {
           return new Float64Array(buffer);
       }
     }
-    if (type === ValueType.String) {
+    if (type === ValueType.String && STRING_ARRAY_KEYS.has(key)) {
       const n = this.count(`array length of ${key}`, 8);
+      if (n > MAX_STRING_ARRAY) throw this.fail(`has ${n} entries in ${key}; at most ${MAX_STRING_ARRAY} are supported`);
       const out = new Array<string>(n);
       for (let i = 0; i < n; i++) out[i] = this.string(`entry ${i} of ${key}`);
       return out;
     }
-    if (type === ValueType.Array) {
-      const n = this.count(`array length of ${key}`, 12);
-      const out = new Array<GgufArray>(n);
-      for (let i = 0; i < n; i++) out[i] = this.value(ValueType.Array, key, depth + 1) as GgufArray;
-      return out;
-    }
+    if (type === ValueType.String || type === ValueType.Array) return new SkippedArray(type === ValueType.String ? 'string' : 'array', this.skipArray(type, key, 0));
     throw this.fail(`is corrupt: the array "${key}" has the unknown element type ${type}`);
+  }
+
+  /** Steps over an array of `type` (its length next), checking every length; returns its length. */
+  private skipArray(type: number, key: string, depth: number): number {
+    if (depth > MAX_ARRAY_DEPTH) throw this.fail(`nests arrays more than ${MAX_ARRAY_DEPTH} deep under ${key}`);
+    const width = WIDTHS[type];
+    const n = this.count(`array length of ${key}`, width ?? (type === ValueType.String ? 8 : 12));
+    if (width !== undefined) this.skip(n * width);
+    else if (type === ValueType.String) for (let i = 0; i < n; i++) this.skip(this.count(`length of entry ${i} of ${key}`, 1));
+    else if (type === ValueType.Array) for (let i = 0; i < n; i++) this.skipArray(this.u32(), key, depth + 1);
+    else throw this.fail(`is corrupt: the array "${key}" has the unknown element type ${type}`);
+    return n;
+  }
+
+  /** Moves past `n` bytes without keeping them. */
+  private skip(n: number): void {
+    if (n > this.remaining) throw this.truncated();
+    this.position += n;
   }
 
   private get remaining(): number {
@@ -301,7 +374,8 @@ class FileCursor {
 
 /** Copies the data of `tensors` (laid out as in the file) into `target`, straight from the file. */
 export function readTensorData(file: GgufFile, target: Uint8Array): void {
-  const end = Math.max(0, ...file.tensors.map((t) => t.offset + t.byteLength));
+  let end = 0;
+  for (const t of file.tensors) end = Math.max(end, t.offset + t.byteLength);
   if (target.length < end) throw new RangeError(`the target holds ${target.length} bytes; the tensor data needs ${end}`);
   const fd = openSync(file.path, 'r');
   try {

@@ -22,7 +22,10 @@ function monotonic(ns: bigint = process.hrtime.bigint()): Attributes {
  * here, once: a client's sampled flag is obeyed either way, otherwise the sample rate decides.
  * Tracing failures are logged once per cause and counted; they never reach the request.
  */
-export class ApiTracing extends SpanTracker<string, ApiSpanLifecycle> implements RequestObserver {
+export class ApiTracing extends SpanTracker<number, ApiSpanLifecycle> implements RequestObserver {
+  /** Open spans are keyed by a number of this thread's own: clients choose request ids, and may repeat them. */
+  private nextKey = 1;
+
   constructor(
     config: TracingConfig,
     logger: Logger,
@@ -43,8 +46,9 @@ export class ApiTracing extends SpanTracker<string, ApiSpanLifecycle> implements
         client?.context ?? ROOT_CONTEXT,
       );
       span.addEvent(API_EVENT.arrived, monotonic(arrivedNs));
-      const lifecycle = new ApiSpanLifecycle(span, injectCarrier(span), () => this.open.delete(requestId), (cause, err) => this.failed(cause, err));
-      this.open.set(requestId, lifecycle);
+      const key = this.nextKey++;
+      const lifecycle = new ApiSpanLifecycle(span, injectCarrier(span), () => this.open.delete(key), (cause, err) => this.failed(cause, err));
+      this.open.set(key, lifecycle);
       return lifecycle;
     } catch (err) {
       this.failed('begin', err);
