@@ -1,7 +1,8 @@
 /**
  * A soak: mixed load against one server process for --minutes, with journey tracing to a
  * collector that is live, then dead, then a black hole, then live again (a quarter each),
- * sampling the server's RSS, open sockets, event-loop delay and open spans every few seconds.
+ * sampling the server's RSS, open sockets, event-loop delay and open spans every few seconds,
+ * timing /health four times a second, and opening a connection that never reads every 10 s.
  * Prints a progress line per sample on stderr, one JSON line of results on stdout, and writes
  * the RSS chart (SVG) to --chart.
  *
@@ -16,9 +17,11 @@ import { writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { machine, round } from './bench-util.js';
+import { percentile } from './serve/summary.js';
 import { ServerProcess } from './serve/server-process.js';
 import { CollectorSwitch, type CollectorMode } from './soak/collector-switch.js';
 import { MixedLoad } from './soak/mixed-load.js';
+import { NonReaders } from './soak/non-readers.js';
 import { sampleProcess, type ProcessSample } from './soak/process-sampler.js';
 import { lineChart } from './svg-chart.js';
 
@@ -51,6 +54,19 @@ const elapsed = () => (performance.now() - started) / 1000;
 const samples: ProcessSample[] = [await sampleProcess(server.pid, server.url, 0)];
 const load = new MixedLoad(server.url, values.model, Number(values.seed));
 const loadDone = load.run(Number(values.clients), () => elapsed() < totalSeconds);
+// beside them, a connection every 10 s that pipelines requests and never reads (default 30 s stall timeout)
+const nonReaders = new NonReaders(server.url, 30);
+const nonReadersDone = nonReaders.run(10, () => elapsed() < totalSeconds - 40);
+// /health asked four times a second throughout: an orchestrator's probe must never wait
+const healthMs: number[] = [];
+const healthDone = (async () => {
+  while (elapsed() < totalSeconds) {
+    const start = performance.now();
+    await (await fetch(`${server.url}/health`)).arrayBuffer();
+    healthMs.push(performance.now() - start);
+    await delay(250);
+  }
+})();
 
 const bands = PHASES.map((label, i) => ({ from: (i * totalSeconds) / PHASES.length, to: ((i + 1) * totalSeconds) / PHASES.length, label: `collector ${label}` }));
 let phase = 0;
@@ -65,6 +81,8 @@ while (elapsed() < totalSeconds) {
   process.stderr.write(`soak ${Math.round(now)}/${totalSeconds} s, collector ${PHASES[phase]}: ${done} requests, RSS ${sample.rssMiB.toFixed(0)} MiB (API heap ${sample.heapUsedMiB.toFixed(0)}), ${sample.openSockets} sockets, loop p99 ${sample.eventLoopDelayP99Ms.toFixed(1)} ms\n`);
 }
 await loadDone;
+await healthDone;
+await nonReadersDone;
 
 // drained: nothing running, then every block and span must be back
 let after = await sampleProcess(server.pid, server.url, elapsed());
@@ -79,6 +97,7 @@ receiver.stdin.end();
 const [received] = (await once(receiver.stdout, 'data')) as [Buffer];
 
 const rss = samples.map((s) => s.rssMiB);
+const sortedHealth = [...healthMs].sort((a, b) => a - b);
 const byOutcome = Object.fromEntries([...load.outcomes.entries()].sort());
 const result = {
   bench: 'soak',
@@ -88,9 +107,11 @@ const result = {
   phases: PHASES,
   requests: Object.values(byOutcome).reduce((a, b) => a + b, 0),
   byOutcome,
+  nonReaders: Object.fromEntries(nonReaders.outcomes),
   rssMiB: { start: round(rss[0], 1), end: round(rss.at(-1) as number, 1), max: round(Math.max(...rss), 1) },
   apiHeapUsedMiB: { start: round(samples[0].heapUsedMiB, 1), end: round(after.heapUsedMiB, 1), max: round(Math.max(...samples.map((s) => s.heapUsedMiB)), 1) },
   socketsMax: Math.max(...samples.map((s) => s.openSockets)),
+  healthMs: { p50: round(percentile(sortedHealth, 50), 1), p99: round(percentile(sortedHealth, 99), 1), max: round(sortedHealth.at(-1) ?? NaN, 1), probes: sortedHealth.length },
   eventLoopDelayP99MsMax: round(Math.max(...samples.map((s) => s.eventLoopDelayP99Ms)), 1),
   after: { kvCacheUsage: after.kvCacheUsage, openSpans: after.openSpans, running: after.running },
   spansReceived: Number(received.toString().trim()),

@@ -8,14 +8,16 @@ const KINDS = [
   ['disconnect', 15],
   ['malformed', 25],
   ['long', 5],
+  ['megabyte', 2],
 ] as const;
 
 type Kind = (typeof KINDS)[number][0];
 
 /**
  * Clients that keep sending a mix of requests until `until()` is false: streams read to the
- * end, n > 1 requests, streams abandoned after their first chunk, fuzzed malformed requests, and
- * the occasional long generation. Counts every outcome as "kind:status".
+ * end, n > 1 requests, streams abandoned after their first chunk, fuzzed malformed requests, the
+ * occasional long generation, and megabyte prompts (tokenized, or refused as too long).
+ * Counts every outcome as "kind:status".
  */
 export class MixedLoad {
   readonly outcomes = new Map<string, number>();
@@ -45,6 +47,14 @@ export class MixedLoad {
   }
 
   private async send(kind: Kind, rng: Rng): Promise<number> {
+    if (kind === 'megabyte') {
+      const text = `soak ${rng.nextUint32()} `.repeat(80_000).slice(0, 1_000_000);
+      const tokenize = rng.nextFloat() < 0.5;
+      const body = tokenize ? { model: this.model, prompt: text } : { model: this.model, prompt: text, max_tokens: 4 };
+      const response = await fetch(this.baseUrl + (tokenize ? '/tokenize' : '/v1/completions'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      await response.arrayBuffer();
+      return response.status;
+    }
     if (kind === 'malformed') {
       const c = fuzzCase(this.seed, this.index++, this.model);
       const response = await fetch(this.baseUrl + c.route, { method: 'POST', headers: c.headers, body: c.body });

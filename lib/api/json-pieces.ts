@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 
 /**
- * The JSON text of `value`, in pieces: each item of its array `key` on its own (a response's
- * choices), the rest as they come, so that a large body is never one string built at once.
- * Joined, the pieces are exactly JSON.stringify(value).
+ * The JSON text of `value`, in pieces: the items of its array `key` `itemsPerPiece` at a time (a
+ * response's choices one by one, a list of token ids by thousands), the rest as they come, so
+ * that a large body is never one string built at once. Joined, the pieces are exactly
+ * JSON.stringify(value).
  */
-export function* jsonPieces(value: Readonly<Record<string, unknown>>, key: string): Generator<string> {
+export function* jsonPieces(value: Readonly<Record<string, unknown>>, key: string, itemsPerPiece = 1): Generator<string> {
   let first = true;
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined || typeof v === 'function') continue; // as JSON.stringify leaves them out
@@ -16,7 +17,11 @@ export function* jsonPieces(value: Readonly<Record<string, unknown>>, key: strin
       continue;
     }
     yield `${name}[`;
-    for (let i = 0; i < v.length; i++) yield (i > 0 ? ',' : '') + (JSON.stringify(v[i]) ?? 'null');
+    for (let i = 0; i < v.length; i += itemsPerPiece) {
+      let piece = '';
+      for (let j = i; j < Math.min(v.length, i + itemsPerPiece); j++) piece += (j > 0 ? ',' : '') + (JSON.stringify(v[j]) ?? 'null');
+      yield piece;
+    }
     yield ']';
   }
   yield first ? '{}' : '}';

@@ -52,8 +52,15 @@ function int(rng: Rng, min: number, max: number): number {
   return min + (rng.nextUint32() % (max - min + 1));
 }
 
+/** What a fuzz run may vary beyond the defaults. */
+export interface FuzzOptions {
+  /** Message contents to draw from (e.g. ones a hostile chat template misbehaves on). */
+  readonly contents?: readonly string[];
+}
+
 /** A valid request for `route`, small enough to finish quickly on the tiny model. */
-function validRequest(rng: Rng, route: string, model: string): Record<string, unknown> {
+function validRequest(rng: Rng, route: string, model: string, options: FuzzOptions): Record<string, unknown> {
+  const content = () => (options.contents ? pick(rng, options.contents) : 'fuzz me');
   const common: Record<string, unknown> = {
     model,
     max_tokens: int(rng, 1, 12),
@@ -66,10 +73,10 @@ function validRequest(rng: Rng, route: string, model: string): Record<string, un
   };
   if (route === '/v1/responses') {
     const { max_tokens: maxTokens, n: _n, seed: _seed, ...rest } = common;
-    return { ...rest, max_output_tokens: maxTokens, input: pick(rng, ['fuzz me', [{ role: 'user', content: 'again' }]] as unknown[]), ...(rng.nextFloat() < 0.3 ? { instructions: 'short' } : {}) };
+    return { ...rest, max_output_tokens: maxTokens, input: pick(rng, [content(), [{ role: 'user', content: content() }]] as unknown[]), ...(rng.nextFloat() < 0.3 ? { instructions: 'short' } : {}) };
   }
   if (route === '/v1/chat/completions') {
-    return { ...common, messages: [{ role: pick(rng, ['system', 'user', 'developer']), content: 'fuzz me' }, { role: 'user', content: 'again' }] };
+    return { ...common, messages: [{ role: pick(rng, ['system', 'user', 'developer']), content: content() }, { role: 'user', content: content() }] };
   }
   return { ...common, prompt: pick(rng, ['fuzz', ['one', 'two'], [1, 2, 3], [[4, 5], [6]]] as unknown[]) };
 }
@@ -77,7 +84,7 @@ function validRequest(rng: Rng, route: string, model: string): Record<string, un
 /** Applies one mutation to `request` (an object) and names it. */
 function mutate(rng: Rng, request: Record<string, unknown>): string {
   const field = pick(rng, FIELDS);
-  switch (rng.nextUint32() % 6) {
+  switch (rng.nextUint32() % 8) {
     case 0:
       delete request[field];
       return `drop ${field}`;
@@ -98,6 +105,20 @@ function mutate(rng: Rng, request: Record<string, unknown>): string {
       const prompt = pick(rng, [[-1], [1e9], [0.5], ['a', 1], [[]], 'z'.repeat(3000), Array.from({ length: 40 }, () => 'p')] as unknown[]);
       request.prompt = prompt;
       return `prompt = ${JSON.stringify(prompt).slice(0, 60)}`;
+    }
+    case 6: {
+      // many choices with log probabilities: refused up front unless streamed or within the budget
+      Object.assign(request, pick(rng, [{ n: 128, max_tokens: 2000 }, { n: 4, max_tokens: 40 }, { n: 2, max_tokens: 12 }]));
+      if ('messages' in request) Object.assign(request, { logprobs: true, top_logprobs: 20 });
+      else request.logprobs = 20;
+      if (request.stream === true) request.max_tokens = Math.min(request.max_tokens as number, 30);
+      return `n = ${request.n}, max_tokens = ${request.max_tokens}, 20 logprobs${request.stream ? ', streamed' : ''}`;
+    }
+    case 7: {
+      // fields a message may carry that this server does not serve
+      const message = pick(rng, [{ name: 'alice' }, { tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { tool_call_id: 'c' }, { refusal: null }, { colour: 1 }] as Record<string, unknown>[]);
+      request.messages = [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y', ...message }];
+      return `a message with ${Object.keys(message)[0]}`;
     }
     default: {
       const n = pick(rng, [0, 5, 16, 33, 129]);
@@ -129,11 +150,13 @@ function breakEnvelope(rng: Rng, body: string, headers: Record<string, string>):
 }
 
 /** The `index`-th case of the stream seeded by `seed`: same seed, same cases. */
-export function fuzzCase(seed: number, index: number, model: string): FuzzCase {
+export function fuzzCase(seed: number, index: number, model: string, options: FuzzOptions = {}): FuzzCase {
   const rng = new Rng(seed * 100_003 + index);
   const route = pick(rng, GENERATION_ROUTES);
-  const request = validRequest(rng, route, model);
+  const request = validRequest(rng, route, model, options);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // a few ids shared by many requests, some of them at the same time
+  if (rng.nextFloat() < 0.15) headers['x-request-id'] = `fuzz-shared-${rng.nextUint32() % 3}`;
   const mutations: string[] = [];
   const roll = rng.nextFloat();
   if (roll < 0.2) return { route, headers, body: JSON.stringify(request), mutations: ['valid'] };

@@ -3,6 +3,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { PromptTokenizer } from '../../tokenizer/prompt-tokenizer.js';
 import { InvalidRequestError } from '../../errors.js';
 import { readJsonBody } from '../json-body.js';
+import { jsonPieces, writeJsonPieces } from '../json-pieces.js';
 import { asObject, checkMessageFields, invalid, optionalBoolean, parseContent, parseModel, parseRole } from '../openai-request.js';
 import { resolveModelName, type ServedModels } from '../served-models.js';
 
@@ -44,7 +45,10 @@ export function tokenizeRoute(deps: TokenizeDeps) {
       if (typeof body.prompt !== 'string') throw invalid('prompt must be a string (or send messages)', 'prompt');
       tokens = await deps.prompts.encode(body.prompt, { addSpecial: optionalBoolean(body.add_special_tokens, 'add_special_tokens') ?? true });
     }
-    ctx.body = { count: tokens.length, max_model_len: deps.engine.config.maxModelLen, tokens };
+    // a megabyte of text is a million ids: written a few thousand at a time, as the socket drains
+    ctx.respond = false;
+    const answer = { count: tokens.length, max_model_len: deps.engine.config.maxModelLen, tokens };
+    await writeJsonPieces(ctx.res, 200, { 'content-type': 'application/json; charset=utf-8' }, jsonPieces(answer, 'tokens', 4096));
   };
 }
 
