@@ -14,14 +14,14 @@
  * llama.cpp is built once from the source node-llama-cpp bundles (scripts/llama-cpp-tool.ts; about
  * 7 minutes on 2 cores, in $JOURNEY_LLAMA_CPP_DIR or the system's temporary folder), and its
  * llama-quantize makes the F16, Q8_0 and Q4_K_M files from an F32 checkpoint of the shape (seeded
- * random weights; BENCHMARK_SHAPES in test/helpers/checkpoints.ts). About 15 minutes with the defaults.
+ * random weights; BENCHMARK_SHAPES in tools/checkpoints.ts). About 15 minutes with the defaults.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLlamaCpp, scratchDir } from '../scripts/llama-cpp-tool.js';
-import { BENCHMARK_SHAPES, buildCheckpoint } from '../test/helpers/checkpoints.js';
+import { BENCHMARK_SHAPES, buildCheckpoint } from '../tools/checkpoints.js';
 import { machine, round } from './bench-util.js';
 import { journeyBatched, llamaCppBatched, startJourneyServer, startLlamaServer, type BatchedRow, type RunningServer } from './llamacpp/runs.js';
 import { runLoad } from './serve/load.js';

@@ -3,7 +3,7 @@
  * process being measured. Prints its URL, then the number of spans received when stdin closes.
  * It counts spans and lets them go, so that a long run does not fill its heap.
  */
-import { OtlpReceiver } from '../test/helpers/otlp-receiver.js';
+import { OtlpReceiver } from '../tools/otlp-receiver.js';
 
 const receiver = await OtlpReceiver.start();
 let received = 0;

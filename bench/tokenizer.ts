@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { openModel, tokenizerOf } from '../lib/engine/model-source.js';
 import { Rng } from '../lib/util/rng.js';
 import { nodeLlamaCpp, scratchDir } from '../scripts/llama-cpp-tool.js';
-import { buildCheckpoint, CHECKPOINTS } from '../test/helpers/checkpoints.js';
-import type { VocabName } from '../test/helpers/vocabularies.js';
+import { buildCheckpoint, CHECKPOINTS } from '../tools/checkpoints.js';
+import type { VocabName } from '../tools/vocabularies.js';
 import { machine, round } from './bench-util.js';
 
 const { values } = parseArgs({

@@ -3,7 +3,7 @@
  *
  *   node scripts/llama-cpp-goldens.js [--only NAME,...]
  *
- * It builds the test checkpoints (test/helpers/checkpoints.ts: seeded random weights, real
+ * It builds the test checkpoints (tools/checkpoints.ts: seeded random weights, real
  * vocabularies) in a scratch folder, runs llama.cpp (node-llama-cpp's prebuilt CPU build,
  * installed in that folder, one thread, no flash attention, f16 KV cache: llama.cpp's defaults
  * but for the thread count) on them, and writes into test/fixtures/llama-cpp/:
@@ -23,9 +23,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCheckpoint, checkpoint, CHECKPOINTS, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath, type CheckpointSpec } from '../test/helpers/checkpoints.js';
-import { CONVERSATIONS, GREEDY_PROMPTS, GREEDY_TOKENS, TOKENIZER_CORPUS, TOP_LOGITS } from '../test/helpers/golden-inputs.js';
-import { loadVocabulary, type VocabName } from '../test/helpers/vocabularies.js';
+import { buildCheckpoint, checkpoint, CHECKPOINTS, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath, type CheckpointSpec } from '../tools/checkpoints.js';
+import { CONVERSATIONS, GREEDY_PROMPTS, GREEDY_TOKENS, TOKENIZER_CORPUS, TOP_LOGITS } from '../tools/golden-inputs.js';
+import { loadVocabulary, type VocabName } from '../tools/vocabularies.js';
 import { buildLlamaCpp, bundledCommit, NODE_LLAMA_CPP_VERSION, nodeLlamaCpp, scratchDir } from './llama-cpp-tool.js';
 
 /** transformers' chat-template environment (utils/chat_template_utils.py), fed JSON requests on stdin. */

@@ -4,12 +4,12 @@
  *
  *   node scripts/make-checkpoint.js --shape qwen2.5-0.5b --type Q8_0 --out /tmp/qwen-q8_0.gguf
  *
- * Shapes: see BENCHMARK_SHAPES in test/helpers/checkpoints.ts. Types: F32, F16, BF16, Q8_0.
+ * Shapes: see BENCHMARK_SHAPES in tools/checkpoints.ts. Types: F32, F16, BF16, Q8_0.
  */
 import { renameSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCHMARK_SHAPES, buildCheckpoint, type FileType } from '../test/helpers/checkpoints.js';
+import { BENCHMARK_SHAPES, buildCheckpoint, type FileType } from '../tools/checkpoints.js';
 
 const { values } = parseArgs({ options: { shape: { type: 'string', default: 'qwen2.5-0.5b' }, type: { type: 'string', default: 'Q8_0' }, out: { type: 'string' }, seed: { type: 'string', default: '1' } } });
 const shape = BENCHMARK_SHAPES[values.shape];

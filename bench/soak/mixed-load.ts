@@ -1,5 +1,5 @@
 import { Rng } from '../../lib/util/rng.js';
-import { fuzzCase } from '../../test/reliability/request-fuzzer.js';
+import { fuzzCase } from '../../tools/request-fuzzer.js';
 
 /** The kinds of request a soak mixes, with their weights. */
 const KINDS = [

@@ -1,5 +1,5 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { metricSum } from '../../test/helpers/metrics.js';
+import { metricSum } from '../../tools/metrics.js';
 
 export interface ProcessSample {
   /** Seconds since the run started. */

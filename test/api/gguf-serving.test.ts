@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { readGguf } from '../../lib/model/formats/gguf.js';
 import { vocabFromGguf } from '../../lib/model/formats/gguf-vocab.js';
 import { VocabTokenizer } from '../../lib/tokenizer/vocab-tokenizer.js';
-import { checkpointFolder } from '../helpers/checkpoints.js';
+import { checkpointFolder } from '../../tools/checkpoints.js';
 import { readGolden, type ChatTemplateGolden, type ModelGolden } from '../helpers/goldens.js';
-import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver } from '../../tools/otlp-receiver.js';
 import type { TestServer } from '../helpers/server.js';
 import { spansOf, startTracedServer } from '../helpers/tracing.js';
 

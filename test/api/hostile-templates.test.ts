@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { createServer } from '../../lib/api/create-server.js';
 import { ModelLoadError } from '../../lib/model/model-load-error.js';
 import { createLogger } from '../../lib/util/logger.js';
-import { buildCheckpoint, checkpoint } from '../helpers/checkpoints.js';
+import { buildCheckpoint, checkpoint } from '../../tools/checkpoints.js';
 import { post, startServer } from '../helpers/server.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

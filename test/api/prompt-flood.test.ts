@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../../lib/util/rng.js';
-import { checkpointFolder } from '../helpers/checkpoints.js';
+import { checkpointFolder } from '../../tools/checkpoints.js';
 import { post, startServer, type TestServer } from '../helpers/server.js';
 
 const folder = checkpointFolder();

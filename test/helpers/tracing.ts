@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ServerOptions } from '../../lib/api/create-server.js';
-import type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+import type { OtlpReceiver, ReceivedSpan } from '../../tools/otlp-receiver.js';
 import { startServer, type TestServer } from './server.js';
 
 /** A test server with journey tracing on, exporting to `receiver`. */

@@ -10,7 +10,7 @@ import { prepareEngine } from '../../lib/engine/resolve-config.js';
 import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
 import { readGguf, SkippedArray } from '../../lib/model/formats/gguf.js';
 import { ModelLoadError } from '../../lib/model/model-load-error.js';
-import { meta, writeGguf, type MetadataValue, type TensorToWrite } from '../helpers/gguf-writer.js';
+import { meta, writeGguf, type MetadataValue, type TensorToWrite } from '../../tools/gguf-writer.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'journey-llm-gguf-hostile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

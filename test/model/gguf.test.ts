@@ -7,8 +7,8 @@ import { openModel } from '../../lib/engine/model-source.js';
 import { prepareEngine } from '../../lib/engine/resolve-config.js';
 import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
 import { readGguf } from '../../lib/model/formats/gguf.js';
-import { checkpointFolder } from '../helpers/checkpoints.js';
-import { meta, writeGguf, type MetadataValue, type TensorToWrite } from '../helpers/gguf-writer.js';
+import { checkpointFolder } from '../../tools/checkpoints.js';
+import { meta, writeGguf, type MetadataValue, type TensorToWrite } from '../../tools/gguf-writer.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'journey-llm-gguf-'));
 const folder = checkpointFolder();

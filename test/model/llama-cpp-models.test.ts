@@ -5,11 +5,11 @@ import { prepareEngine } from '../../lib/engine/resolve-config.js';
 import { WasmKernels } from '../../lib/model/kernels/wasm.js';
 import { LlamaModel } from '../../lib/model/llama.js';
 import { attachWeights } from '../../lib/model/load-model.js';
-import { CHECKPOINTS, checkpointFolder, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath } from '../helpers/checkpoints.js';
+import { CHECKPOINTS, checkpointFolder, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath } from '../../tools/checkpoints.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { collect } from '../helpers/collect.js';
-import { GREEDY_TOKENS, TOP_LOGITS } from '../helpers/golden-inputs.js';
+import { GREEDY_TOKENS, TOP_LOGITS } from '../../tools/golden-inputs.js';
 import { readGolden, type ModelGolden } from '../helpers/goldens.js';
 
 /**
@@ -61,7 +61,7 @@ const SUBJECTS: Subject[] = [
     name: spec.name,
     type: spec.type as string,
     file: () => folder.build(spec.name).path,
-    assertSource: (golden: ModelGolden) => assert.equal(folder.build(spec.name).sha256, golden.sha256, 'test/helpers/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js'),
+    assertSource: (golden: ModelGolden) => assert.equal(folder.build(spec.name).sha256, golden.sha256, 'tools/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js'),
   })),
   ...QUANTIZED_CHECKPOINTS.map((q) => ({
     name: q.name,
@@ -69,7 +69,7 @@ const SUBJECTS: Subject[] = [
     file: () => quantizedCheckpointPath(q),
     assertSource: (golden: ModelGolden & { sourceSha256?: string }) => {
       assert.equal(createHash('sha256').update(readFileSync(quantizedCheckpointPath(q))).digest('hex'), golden.sha256, `${q.name}.gguf is not the file llama-quantize wrote`);
-      assert.equal(folder.build(q.source).sha256, golden.sourceSha256, 'test/helpers/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js');
+      assert.equal(folder.build(q.source).sha256, golden.sourceSha256, 'tools/checkpoints.ts changed: rerun node scripts/llama-cpp-goldens.js');
     },
   })),
 ];

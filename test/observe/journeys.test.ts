@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver, type ReceivedSpan } from '../../tools/otlp-receiver.js';
 import { post, PREEMPTING_REQUEST, PREEMPTION_PRONE, startServer, type TestServer } from '../helpers/server.js';
 import { postJson, spansOf, stamp, startTracedServer } from '../helpers/tracing.js';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EngineClient } from '../../lib/pool/engine-client.js';
 import { FAULTY_WORKER, injectFault, type FaultMode } from '../helpers/faults.js';
-import { scrapeMetric } from '../helpers/metrics.js';
-import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
+import { scrapeMetric } from '../../tools/metrics.js';
+import { OtlpReceiver, type ReceivedSpan } from '../../tools/otlp-receiver.js';
 import type { TestServer } from '../helpers/server.js';
 import { event, eventNames, postJson, spansOf, startTracedServer } from '../helpers/tracing.js';
 

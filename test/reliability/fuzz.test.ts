@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { buildCheckpoint, checkpoint } from '../helpers/checkpoints.js';
+import { buildCheckpoint, checkpoint } from '../../tools/checkpoints.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { fuzzCase, sendAndCheck, type FuzzOptions, type Outcome } from './request-fuzzer.js';
+import { fuzzCase, sendAndCheck, type FuzzOptions, type Outcome } from '../../tools/request-fuzzer.js';
 
 /** A few hundred cases in the normal suite; FUZZ_CASES=N runs N (thousands, for a soak). */
 const CASES = Number(process.env.FUZZ_CASES ?? 300);

@@ -4,7 +4,7 @@ import { readGguf } from '../../lib/model/formats/gguf.js';
 import { vocabFromGguf } from '../../lib/model/formats/gguf-vocab.js';
 import { VocabTokenizer } from '../../lib/tokenizer/vocab-tokenizer.js';
 import { IncrementalDetokenizer } from '../../lib/tokenizer/detokenizer.js';
-import { CHECKPOINTS, checkpointFolder } from '../helpers/checkpoints.js';
+import { CHECKPOINTS, checkpointFolder } from '../../tools/checkpoints.js';
 import { readGolden, type ChatTemplateGolden, type TokenizerGolden } from '../helpers/goldens.js';
 
 const folder = checkpointFolder();

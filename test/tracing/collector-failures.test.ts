@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../lib/util/logger.js';
-import { OtlpReceiver, type ReceiverMode } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver, type ReceiverMode } from '../../tools/otlp-receiver.js';
 import { startServer } from '../helpers/server.js';
-import { scrapeMetric } from '../helpers/metrics.js';
+import { scrapeMetric } from '../../tools/metrics.js';
 import { postJson } from '../helpers/tracing.js';
 
 const MODEL = 'dummy-tiny';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../lib/util/logger.js';
-import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver } from '../../tools/otlp-receiver.js';
 import type { TestServer } from '../helpers/server.js';
 import { assertJourneyOrder, event, eventNames, postJson, spansOf, startTracedServer } from '../helpers/tracing.js';
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { EngineClient } from '../../lib/pool/engine-client.js';
 import { FAULTY_WORKER, injectFault } from '../helpers/faults.js';
-import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver, type ReceivedSpan } from '../../tools/otlp-receiver.js';
 import { RecordingObserver } from '../helpers/recording-observer.js';
 import { PREEMPTING_REQUEST, PREEMPTION_PRONE, type TestServer } from '../helpers/server.js';
 import { event, eventNames, postJson, spansOf, startTracedServer } from '../helpers/tracing.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver } from '../../tools/otlp-receiver.js';
 import type { TestServer } from '../helpers/server.js';
 import { postJson, startTracedServer } from '../helpers/tracing.js';
 

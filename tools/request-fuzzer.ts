@@ -1,4 +1,4 @@
-import { Rng } from '../../lib/util/rng.js';
+import { Rng } from '../lib/util/rng.js';
 
 /** One generated HTTP request, and what it is. */
 export interface FuzzCase {

@@ -30,7 +30,7 @@ export interface ReceivedSpan {
 
 export type ReceiverMode = 'accept' | 'refuse' | 'black-hole';
 
-const PROTO_ROOT = new URL('../fixtures/otlp', import.meta.url).pathname;
+const PROTO_ROOT = new URL('./otlp', import.meta.url).pathname;
 
 type Any = { stringValue?: string; boolValue?: boolean; intValue?: string; doubleValue?: number; arrayValue?: { values: Any[] }; value?: string };
 type KeyValue = { key: string; value: Any };

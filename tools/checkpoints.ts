@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GGML_TYPE } from '../../lib/model/formats/ggml-types.js';
-import { floatToBfloat, floatToHalf } from '../../lib/model/quant/half.js';
-import { Q8_0_BLOCK, Q8_0_BYTES, quantizeRowQ8_0 } from '../../lib/model/quant/q8_0.js';
-import { deriveSeed, Rng } from '../../lib/util/rng.js';
+import { GGML_TYPE } from '../lib/model/formats/ggml-types.js';
+import { floatToBfloat, floatToHalf } from '../lib/model/quant/half.js';
+import { Q8_0_BLOCK, Q8_0_BYTES, quantizeRowQ8_0 } from '../lib/model/quant/q8_0.js';
+import { deriveSeed, Rng } from '../lib/util/rng.js';
 import { meta, writeGguf, type MetadataValue, type TensorToWrite } from './gguf-writer.js';
 import { loadVocabulary, type VocabName } from './vocabularies.js';
 
@@ -121,7 +121,7 @@ export const QUANTIZED_CHECKPOINTS: readonly QuantizedCheckpoint[] = [
 
 /** Where a quantized checkpoint's file is committed. */
 export function quantizedCheckpointPath(q: QuantizedCheckpoint): string {
-  return new URL(`../fixtures/llama-cpp/${q.name}.gguf`, import.meta.url).pathname;
+  return new URL(`../test/fixtures/llama-cpp/${q.name}.gguf`, import.meta.url).pathname;
 }
 
 /** Shapes of real models, for benchmarks: seeded random weights at their size, with their vocabulary. */
