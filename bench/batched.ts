@@ -10,8 +10,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createEngine } from '../lib/engine/engine.js';
-import type { KernelBackendName } from '../lib/model/kernels/create-kernels.js';
-import { parameterCount } from '../lib/model/model-config.js';
+import type { KernelBackendName } from '../lib/backends/registry.js';
+import { parameterCount, type LlamaConfig } from '../lib/models/llama/llama-config.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, round } from './bench-util.js';
 
@@ -78,7 +78,7 @@ for (const npl of npls) {
       bench: 'batched',
       system: 'journey-llm',
       model: values.model,
-      parameters: parameterCount(engine.config.modelConfig),
+      parameters: parameterCount(engine.config.modelConfig as LlamaConfig),
       kernels: engine.config.kernels,
       threadsPerWorker: engine.config.threadsPerWorker,
       npp,

@@ -13,8 +13,9 @@
  */
 import { parseArgs } from 'node:util';
 import { createEngine } from '../lib/engine/engine.js';
-import { KERNEL_BACKENDS, type KernelBackendName } from '../lib/model/kernels/create-kernels.js';
-import { isPresetName, parameterCount } from '../lib/model/model-config.js';
+import { KERNEL_BACKENDS, type KernelBackendName } from '../lib/backends/registry.js';
+import { parameterCount, type LlamaConfig } from '../lib/models/llama/llama-config.js';
+import { isPresetName } from '../lib/models/presets.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, parseRange, round } from './bench-util.js';
 
@@ -48,7 +49,7 @@ async function measure(kernels: KernelBackendName) {
   const engine = await createEngine({ model: values.model, kernels, maxNumSeqs: Number(values['max-num-seqs']), seed: Number(values.seed) });
   const loadSeconds = (performance.now() - loadStart) / 1000;
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
-  parameters = parameterCount(engine.config.modelConfig);
+  parameters = parameterCount(engine.config.modelConfig as LlamaConfig);
   const vocab = engine.config.modelConfig.vocabSize;
   const workload = shapes.map((w) => ({ prompt: Array.from({ length: w.promptLen }, () => randomToken(vocab)), maxTokens: w.maxTokens }));
   const run = async (prompt: number[], maxTokens: number) => {

@@ -7,11 +7,13 @@
  *   npm run bench:kernels -- [--model dummy] [--batches 1,8,32] [--min-ms 200]
  */
 import { parseArgs } from 'node:util';
-import { GpuJsKernels } from '../lib/model/kernels/gpujs.js';
-import { f32Tensor, type Kernels } from '../lib/model/kernels/kernels.js';
-import { ReferenceKernels } from '../lib/model/kernels/reference.js';
-import { WasmKernels } from '../lib/model/kernels/wasm.js';
-import { isPresetName, kvDim, MODEL_PRESETS, qDim } from '../lib/model/model-config.js';
+import { GpuJsKernels } from '../lib/backends/gpujs/gpujs-kernels.js';
+import type { Kernels } from '../lib/backends/kernels.js';
+import { f32Tensor } from '../lib/tensors/weights.js';
+import { ReferenceKernels } from '../lib/backends/reference/reference-kernels.js';
+import { WasmKernels } from '../lib/backends/wasm/wasm-kernels.js';
+import { kvDim, qDim } from '../lib/models/llama/llama-config.js';
+import { isPresetName, MODEL_PRESETS } from '../lib/models/presets.js';
 import { Rng } from '../lib/util/rng.js';
 import { machine, round, timePerCall } from './bench-util.js';
 

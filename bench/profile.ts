@@ -9,10 +9,10 @@
  */
 import { parseArgs } from 'node:util';
 import { prepareEngine } from '../lib/engine/resolve-config.js';
-import type { Kernels } from '../lib/model/kernels/kernels.js';
-import { createWasmKernels } from '../lib/model/kernels/wasm.js';
-import { LlamaModel } from '../lib/model/llama.js';
-import { attachWeights } from '../lib/model/load-model.js';
+import type { Kernels } from '../lib/backends/kernels.js';
+import { createWasmKernels } from '../lib/backends/wasm/wasm-kernels.js';
+import { weightsView } from '../lib/models/load-weights.js';
+import { architectureNamed } from '../lib/models/registry.js';
 import { machine, round } from './bench-util.js';
 
 const { values } = parseArgs({
@@ -49,7 +49,9 @@ const timed = new Proxy(kernels, {
   },
 }) as Kernels;
 
-const model = new LlamaModel(attachWeights(config.modelConfig, weights), timed, Math.max(promptLen, 1), 1, contextLen, contextLen, 1);
+const architecture = architectureNamed(config.modelConfig.architecture);
+if (!architecture) throw new RangeError(`no architecture ${config.modelConfig.architecture}`);
+const model = architecture.build(config.modelConfig, weightsView(weights), timed, { maxTokens: Math.max(promptLen, 1), maxLogits: 1, kvCacheSlots: contextLen, blockSize: contextLen, maxBlocksPerSeq: 1, maxContextLen: contextLen });
 const forward = (len: number, start: number) =>
   model.forward({
     numTokens: len,

@@ -8,9 +8,9 @@
  *   npm run bench:sampler -- [--vocab 151936]        (about 5 s)
  */
 import { parseArgs } from 'node:util';
-import { LogitsProcessors } from '../lib/engine/logits-processors.js';
-import { logprobsOf, logSumExp } from '../lib/engine/logprobs.js';
-import { Sampler } from '../lib/engine/sampler.js';
+import { applyLogitsProcessors, defaultLogitsProcessors } from '../lib/decode/pipeline.js';
+import { logprobsOf, logSumExp } from '../lib/decode/logprobs.js';
+import { Sampler } from '../lib/decode/sampler.js';
 import { resolveSamplingParams, type SamplingParamsInput } from '../lib/engine/sampling-params.js';
 import { Sequence } from '../lib/engine/sequence.js';
 import { Rng } from '../lib/util/rng.js';
@@ -41,7 +41,7 @@ const CONFIGS: [string, SamplingParamsInput][] = [
 ];
 
 const sampler = new Sampler(vocab);
-const processors = new LogitsProcessors([0]);
+const processors = defaultLogitsProcessors([0]);
 const order = new Int32Array(vocab);
 
 for (const [distribution, spread] of [['peaked', 3], ['flat', 0.1]] as const) {
@@ -63,7 +63,7 @@ for (const [distribution, spread] of [['peaked', 3], ['flat', 0.1]] as const) {
       (await timePerCall(() => {
         row.set(logits);
         if (params.logprobs !== null) logprobsOf(row, logSumExp(row), 0, params.logprobs);
-        processors.apply(row, seq);
+        applyLogitsProcessors(processors, row, seq);
         sampler.sample(row, probs, params, rng);
       })) * 1000;
     process.stdout.write(`${JSON.stringify({ bench: 'sampler', vocab, distribution, config: name, usPerToken: round(us, 1), fullSortUs: round(sortUs, 1), ratioToFullSort: round(us / sortUs, 3), machine: machine() })}\n`);

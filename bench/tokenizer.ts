@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openModel, tokenizerOf } from '../lib/engine/model-source.js';
+import { openModel, tokenizerOf } from '../lib/models/open-model.js';
 import { Rng } from '../lib/util/rng.js';
 import { nodeLlamaCpp, scratchDir } from '../scripts/llama-cpp-tool.js';
 import { buildCheckpoint, CHECKPOINTS } from '../tools/checkpoints.js';

@@ -7,8 +7,10 @@ export type { SamplingParams, SamplingParamsInput } from './engine/sampling-para
 export type { LifecycleEvent, LifecycleStamps } from './engine/lifecycle.js';
 export type { CancelReason, FinishReason } from './engine/sequence.js';
 export type { TraceOptions, TraceCarrier } from './engine/trace-options.js';
-export { MODEL_PRESETS, parameterCount } from './model/model-config.js';
-export type { ModelConfig } from './model/model-config.js';
+export { MODEL_PRESETS } from './models/presets.js';
+export { parameterCount } from './models/llama/llama-config.js';
+export type { LlamaConfig } from './models/llama/llama-config.js';
+export type { ModelConfig } from './models/architecture.js';
 export { ByteTokenizer, SPECIAL_TOKENS } from './tokenizer/byte-tokenizer.js';
 export { applyChatTemplate } from './tokenizer/chat-template.js';
 export type { ChatMessage, ChatRole } from './tokenizer/chat-template.js';

@@ -6,7 +6,7 @@
  * period (requests in flight are aborted, and told so); a third exits at once.
  */
 import { createServer, type JourneyServer } from './api/create-server.js';
-import { ModelLoadError } from './model/model-load-error.js';
+import { ModelLoadError } from './formats/model-load-error.js';
 import { packageVersion } from './api/routes/info.js';
 import { inFlagTerms, parseServerConfig, USAGE, UsageError } from './config.js';
 import { createLogger } from './util/logger.js';

@@ -68,7 +68,7 @@ if (process.env.UV_THREADPOOL_SIZE !== '1') {
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const only = values.only?.split(',') ?? null;
-const FIXTURES = new URL('../test/fixtures/llama-cpp/', import.meta.url).pathname;
+const FIXTURES = new URL('../test/fixtures/llama-cpp', import.meta.url).pathname;
 mkdirSync(FIXTURES, { recursive: true });
 const checkpointDir = path.join(scratchDir(), 'checkpoints');
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Engine } from '../engine/engine.js';
 import { EngineFailureError } from '../errors.js';
-import { defaultServedModelName } from '../engine/model-source.js';
+import { defaultServedModelName } from '../models/open-model.js';
 import { prepareEngine } from '../engine/resolve-config.js';
 import { ServerMetrics, type ThreadTracingStats } from '../observe/metrics/server-metrics.js';
 import { JourneyStore } from '../observe/journey/journey-store.js';
@@ -12,7 +12,7 @@ import { combineObservers, type RequestObserver } from '../observe/request-obser
 import type { ApiTracing } from '../observe/tracing/api-tracing.js';
 import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
 import { EngineClient, startEngineClient, workerCount, type EngineClientOptions } from '../pool/engine-client.js';
-import { ModelLoadError } from '../model/model-load-error.js';
+import { ModelLoadError } from '../formats/model-load-error.js';
 import { TOKENIZER_POOL_DEFAULTS, TokenizerPool } from '../pool/tokenizer-pool.js';
 import { inlinePromptTokenizer, type PromptTokenizer } from '../tokenizer/prompt-tokenizer.js';
 import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';

@@ -1,4 +1,4 @@
-import type { TokenLogprobs } from '../engine/engine-output.js';
+import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
 /** A token as the logprobs formats show it: its text (a partial character decodes to U+FFFD) and its bytes. */

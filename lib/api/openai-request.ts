@@ -1,4 +1,5 @@
-import { checkParam, SAMPLING_RULES, type SamplingParamsInput } from '../engine/sampling-params.js';
+import { checkParam, SAMPLING_RULES } from '../decode/rules.js';
+import type { SamplingParamsInput } from '../engine/sampling-params.js';
 import { InvalidRequestError } from '../errors.js';
 import { boundText } from '../util/bound-text.js';
 import type { NumberRule } from '../util/number-rule.js';

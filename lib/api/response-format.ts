@@ -1,4 +1,4 @@
-import type { TokenLogprobs } from '../engine/engine-output.js';
+import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { FinishReason } from '../engine/sequence.js';
 import { chatLogprobs, completionLogprobs, type TokenText } from './logprobs-format.js';
 

@@ -1,4 +1,4 @@
-import { SAMPLING_RULES } from '../engine/sampling-params.js';
+import { SAMPLING_RULES } from '../decode/rules.js';
 import type { ChatMessage } from '../tokenizer/chat-template.js';
 import type { ChatRequest } from './openai-request.js';
 import { asObject, checkMessageFields, invalid, optional, optionalBoolean, parseContent, parseModel, parseRole } from './openai-request.js';

@@ -1,9 +1,8 @@
 import os from 'node:os';
-import { GPUJS_MODES, KERNEL_BACKENDS, type KernelBackendName } from '../model/kernels/create-kernels.js';
-import type { GpuJsMode } from '../model/kernels/gpujs.js';
-import { validateModelConfig, type ModelConfig } from '../model/model-config.js';
+import { GPUJS_MODES, KERNEL_BACKENDS, type GpuJsMode, type KernelBackendName } from '../backends/registry.js';
+import type { ModelConfig } from '../models/architecture.js';
 import { numberProblem } from '../util/number-rule.js';
-import type { ModelSource } from './model-source.js';
+import type { ModelSource } from '../models/open-model.js';
 
 /** More threads than this per engine would only contend for the same cores' caches. */
 export const MAX_THREADS_PER_WORKER = 64;
@@ -106,7 +105,6 @@ export function checkEngineConfig(
   replicas = 1,
 ): Omit<ResolvedEngineConfig, 'kernels'> & { readonly kernels: KernelsSetting } {
   const modelConfig = source.modelConfig;
-  validateModelConfig(modelConfig);
   const kernels = input.kernels ?? ENGINE_DEFAULTS.kernels;
   if (!KERNEL_SETTINGS.includes(kernels)) throw new RangeError(`kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
   const gpujsMode = input.gpujsMode ?? ENGINE_DEFAULTS.gpujsMode;

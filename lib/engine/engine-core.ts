@@ -1,14 +1,16 @@
-import { createKernels } from '../model/kernels/create-kernels.js';
-import type { Kernels } from '../model/kernels/kernels.js';
-import { LlamaModel } from '../model/llama.js';
-import { attachWeights, type WeightsShare } from '../model/load-model.js';
+import type { Kernels } from '../backends/kernels.js';
+import { backendNamed } from '../backends/registry.js';
+import { DecodePipeline, defaultLogitsProcessors } from '../decode/pipeline.js';
+import { Sampler } from '../decode/sampler.js';
+import { weightsView, type WeightsShare } from '../models/load-weights.js';
+import { architectureNamed } from '../models/registry.js';
 import { Rng } from '../util/rng.js';
 import { BlockManager } from './block-manager.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { LLMEngine } from './llm-engine.js';
+import { engineShape } from './memory-plan.js';
 import { ModelRunner } from './model-runner.js';
-import { Sampler } from './sampler.js';
 import { Scheduler } from './scheduler.js';
 
 export interface EngineCore {
@@ -19,26 +21,18 @@ export interface EngineCore {
 /** Builds one engine replica from already-built, shared weights; a worker may build its replica another way. */
 export type EngineCoreBuilder = (share: WeightsShare, config: ResolvedEngineConfig, onLifecycle?: (event: LifecycleEvent) => void) => Promise<EngineCore>;
 
-/** Builds one engine replica (kernels, model, KV cache, scheduler) over already-built, shared weights. */
+/**
+ * Builds one engine replica over already-built, shared weights, from the two registries: the
+ * kernels of its backend, its architecture's model over them, then the KV cache's block manager,
+ * the scheduler and the decode pipeline.
+ */
 export const createEngineCore: EngineCoreBuilder = async (share, config, onLifecycle) => {
-  const weights = attachWeights(config.modelConfig, share);
-  const kernels = await createKernels({
-    backend: config.kernels,
-    gpujsMode: config.gpujsMode,
-    maxContextLen: config.maxModelLen,
-    threads: config.threadsPerWorker,
-    ...(share.kind === 'wasm-memory' ? { memory: share.memory } : {}),
-  });
-  const maxBlocksPerSeq = Math.ceil(config.maxModelLen / config.blockSize);
-  const model = new LlamaModel(
-    weights,
-    kernels,
-    config.maxNumBatchedTokens,
-    config.maxNumSeqs,
-    config.numKvBlocks * config.blockSize,
-    config.blockSize,
-    maxBlocksPerSeq,
-  );
+  const architecture = architectureNamed(config.modelConfig.architecture);
+  if (!architecture) throw new RangeError(`no architecture ${config.modelConfig.architecture}`);
+  const backend = backendNamed(config.kernels);
+  const kernels = await backend.create({ maxContextLen: config.maxModelLen, threads: config.threadsPerWorker, mode: config.gpujsMode, memory: share });
+  const shape = engineShape(config);
+  const model = architecture.build(config.modelConfig, weightsView(share), kernels, shape);
   const blockManager = new BlockManager(config.numKvBlocks, config.blockSize, config.enablePrefixCaching);
   const scheduler = new Scheduler(
     {
@@ -49,8 +43,11 @@ export const createEngineCore: EngineCoreBuilder = async (share, config, onLifec
     },
     blockManager,
   );
-  const llm = new LLMEngine(scheduler, new ModelRunner(model, kernels, config.maxNumSeqs), new Sampler(weights.config.vocabSize), {
-    vocabSize: weights.config.vocabSize,
+  const runner = new ModelRunner(model, kernels, config.maxNumSeqs);
+  const vocabSize = config.modelConfig.vocabSize;
+  const decoder = new DecodePipeline(vocabSize, defaultLogitsProcessors(config.endOfGenerationIds), new Sampler(vocabSize), (seqs, logits) => runner.probabilities(seqs, logits));
+  const llm = new LLMEngine(scheduler, runner, decoder, {
+    vocabSize,
     maxModelLen: config.maxModelLen,
     endOfGenerationIds: config.endOfGenerationIds,
     rng: new Rng(config.seed),

@@ -1,16 +1,6 @@
+import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { LifecycleStamps } from './lifecycle.js';
 import type { FinishReason } from './sequence.js';
-
-/**
- * Log probabilities at one position: of the token that is there (sampled, or the prompt's), and
- * of the most likely tokens, from the model's raw distribution.
- */
-export interface TokenLogprobs {
-  readonly tokenId: number;
-  readonly logprob: number;
-  /** The most likely tokens, most likely first (as many as were asked for). */
-  readonly top: readonly { readonly tokenId: number; readonly logprob: number }[];
-}
 
 /** What one request got out of one engine step, wherever the engine runs: new tokens, and at the end why it finished. */
 export interface EngineOutput {

@@ -1,7 +1,8 @@
 import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { AsyncQueue } from '../util/async-queue.js';
-import type { EngineOutput, TokenLogprobs } from './engine-output.js';
+import type { EngineOutput } from './engine-output.js';
+import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { LifecycleStamps } from './lifecycle.js';
 import type { CancelReason, FinishReason } from './sequence.js';
 import { StopStringMatcher } from './stop-strings.js';

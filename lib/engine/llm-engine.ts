@@ -1,11 +1,10 @@
 import type { ModelRunner } from './model-runner.js';
 import { monotonicNs } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
-import type { EngineOutput, TokenLogprobs } from './engine-output.js';
-import { hasLogitsProcessors, LogitsProcessors } from './logits-processors.js';
-import { logprobsOf, logSumExp } from './logprobs.js';
+import type { EngineOutput } from './engine-output.js';
+import type { TokenLogprobs } from '../decode/logprobs.js';
+import type { DecodePipeline } from '../decode/pipeline.js';
 import { copyStamps, lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
-import type { Sampler } from './sampler.js';
 import type { SamplingParams } from './sampling-params.js';
 import type { Scheduler, SchedulerOutput } from './scheduler.js';
 import type { StepProfile } from './step-profile.js';
@@ -56,16 +55,14 @@ export class LLMEngine {
   private readonly pendingAborts: { seqId: number; reason: CancelReason }[] = [];
   /** Outputs produced outside a step (aborts), delivered with the next step's. */
   private outbox: SequenceOutput[] = [];
-  private readonly processors: LogitsProcessors;
 
   constructor(
     readonly scheduler: Scheduler,
     private readonly runner: ModelRunner,
-    private readonly sampler: Sampler,
+    /** How the runner's logits become tokens (processors, probabilities, sampler). */
+    private readonly decoder: DecodePipeline,
     private readonly options: LLMEngineOptions,
-  ) {
-    this.processors = new LogitsProcessors(options.endOfGenerationIds);
-  }
+  ) {}
 
   get hasWork(): boolean {
     return this.outbox.length > 0 || this.scheduler.hasUnfinished;
@@ -194,30 +191,15 @@ export class LLMEngine {
     }
   }
 
-  /**
-   * Logits → one token per sampling sequence: raw log probabilities first (for those that asked),
-   * then the logits processors, the tempered probabilities, and the sampler.
-   */
+  /** Logits → one token per sampling sequence, through the decode pipeline; log probabilities for those that asked. */
   private async sample(seqs: readonly Sequence[], logits: Float32Array, sampled: Map<Sequence, number>, logprobs: Map<Sequence, TokenLogprobs>): Promise<void> {
-    const vocab = this.options.vocabSize;
-    const raws: ({ row: Float32Array; lse: number } | null)[] = [];
-    for (let i = 0; i < seqs.length; i++) {
-      const row = logits.subarray(i * vocab, (i + 1) * vocab);
-      const processed = hasLogitsProcessors(seqs[i].params);
-      const raw = seqs[i].params.logprobs === null ? null : processed ? row.slice() : row;
-      raws.push(raw ? { row: raw, lse: logSumExp(raw) } : null);
-      if (processed) this.processors.apply(row, seqs[i]);
-    }
-    const probs = await this.runner.probabilities(seqs, logits);
-    for (let i = 0; i < seqs.length; i++) {
-      const row = i * vocab;
-      const tokenId = this.sampler.sample(logits.subarray(row, row + vocab), probs.subarray(row, row + vocab), seqs[i].params, seqs[i].rng);
-      sampled.set(seqs[i], tokenId);
-      const raw = raws[i];
-      if (raw) logprobs.set(seqs[i], logprobsOf(raw.row, raw.lse, tokenId, seqs[i].params.logprobs ?? 0));
-    }
+    const decoded = await this.decoder.decode(seqs, logits);
+    seqs.forEach((seq, i) => {
+      sampled.set(seq, decoded.tokens[i]);
+      const entry = decoded.logprobs[i];
+      if (entry) logprobs.set(seq, entry);
+    });
   }
-
 
   private finish(seqId: number, reason: FinishReason, error?: string): void {
     const tracked = this.tracked.get(seqId);

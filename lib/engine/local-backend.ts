@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Kernels } from '../model/kernels/kernels.js';
+import type { Kernels } from '../backends/kernels.js';
 import type { EngineBackend, OutputSink, Submission } from './engine-backend.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
 import type { EngineStats } from './engine.js';

@@ -1,9 +1,9 @@
-import type { SchedulerOutput } from '../engine/scheduler.js';
-import type { Sequence } from '../engine/sequence.js';
-import type { Kernels } from '../model/kernels/kernels.js';
-import type { ForwardBatch, LlamaModel } from '../model/llama.js';
-import type { TokenLogprobs } from './engine-output.js';
-import { logprobsOf, logSumExp } from './logprobs.js';
+import type { SchedulerOutput } from './scheduler.js';
+import type { Sequence } from './sequence.js';
+import type { Kernels } from '../backends/kernels.js';
+import type { ForwardBatch, Model } from '../models/model.js';
+import { logprobsOf, logSumExp, type TokenLogprobs } from '../decode/logprobs.js';
+import type { SamplingSequence } from '../decode/pipeline.js';
 
 /** What one step computed: raw logits per sampling sequence, and any prompt log probabilities. */
 export interface StepLogits {
@@ -31,13 +31,12 @@ export class ModelRunner {
   private readonly promptLogprobsDone = new WeakMap<Sequence, number>();
 
   constructor(
-    readonly model: LlamaModel,
+    readonly model: Model,
     private readonly kernels: Kernels,
     readonly maxSeqs: number,
   ) {
     // every buffer the kernels read comes from the kernels, so a backend can keep it in its memory
-    const maxTokens = model.maxTokens;
-    const { maxBlocksPerSeq } = model.attentionShape;
+    const { maxTokens, maxBlocksPerSeq } = model.shape;
     this.tokenIds = kernels.allocateInt32(maxTokens);
     this.positions = kernels.allocateInt32(maxTokens);
     this.slotMapping = kernels.allocateInt32(maxTokens);
@@ -59,7 +58,7 @@ export class ModelRunner {
   }
 
   /** softmax(logits / temperature) per row [seqs.length, vocabSize]; rows of greedy sequences are left unset. */
-  async probabilities(seqs: readonly Sequence[], logits: Float32Array): Promise<Float32Array> {
+  async probabilities(seqs: readonly SamplingSequence[], logits: Float32Array): Promise<Float32Array> {
     const vocab = this.model.config.vocabSize;
     for (let i = 0; i < seqs.length; i++) {
       const { temperature } = seqs[i].params;
@@ -115,7 +114,7 @@ export class ModelRunner {
   }
 
   private prepare(output: SchedulerOutput): ForwardBatch {
-    const { blockSize, maxBlocksPerSeq } = this.model.attentionShape;
+    const { blockSize, maxBlocksPerSeq } = this.model.shape;
     let numTokens = 0;
     let numLogits = 0;
     output.scheduled.forEach(({ seq, numNewTokens, sample }, row) => {

@@ -1,20 +1,26 @@
-import { checkKernelsAvailable, chooseKernels } from '../model/kernels/choose-kernels.js';
-import { buildDummyWeights, loadGgufWeights, type WeightsShare } from '../model/load-model.js';
-import { builtInLayout } from '../model/weights.js';
+import type { KernelBackend } from '../backends/backend.js';
+import { backendNamed, chooseBackend, type KernelBackendName } from '../backends/registry.js';
+import { ModelLoadError } from '../formats/model-load-error.js';
+import { buildDummyWeights, loadGgufWeights, type WeightsShare } from '../models/load-weights.js';
+import type { LlamaConfig } from '../models/llama/llama-config.js';
+import { openModel, tokenizerOf, type ModelSource } from '../models/open-model.js';
+import { ggmlTypeName } from '../tensors/tensor-types.js';
+import { layoutBytes } from '../tensors/weights.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { checkEngineConfig, ENGINE_DEFAULTS, type EngineConfigInput, type ResolvedEngineConfig } from './engine-config.js';
-import { checkWasmMemory } from './memory-plan.js';
-import { openModel, tokenizerOf, type ModelSource } from './model-source.js';
+import { checkMemory } from './memory-plan.js';
 
 /**
  * The one place an engine's configuration is resolved: the model opened (a built-in preset, or a
  * GGUF file's header checked), defaults and checks (checkEngineConfig), then the kernel backend
- * for this machine (`auto` is chosen by the rule in choose-kernels.ts, an explicit choice is
- * checked to run here). Returns the config and why its backend was chosen.
+ * for this machine (`auto` is chosen by the registry's rule, an explicit choice is checked to run
+ * here), and the model checked against it: every tensor type multiplied, every op present.
+ * Returns the config and why its backend was chosen.
  */
 export async function resolveEngineConfig(input: EngineConfigInput = {}): Promise<{ config: ResolvedEngineConfig; reason: string }> {
   const source = openModel(input.model ?? ENGINE_DEFAULTS.model);
-  return resolveFor(input, source, tokenizerOf(source));
+  const { config, reason } = await resolveFor(input, source, tokenizerOf(source));
+  return { config, reason };
 }
 
 /** A resolved engine with what it is built from: its tokenizer, and its weights loaded once into shared memory. */
@@ -33,26 +39,43 @@ export interface PreparedEngine {
 export async function prepareEngine(input: EngineConfigInput = {}, replicas = 1): Promise<PreparedEngine> {
   const source = openModel(input.model ?? ENGINE_DEFAULTS.model);
   const tokenizer = tokenizerOf(source);
-  const { config, reason } = await resolveFor(input, source, tokenizer, replicas);
-  const tensors = source.kind === 'gguf' ? source.tensors : builtInLayout(source.modelConfig);
-  checkWasmMemory(config, tensors, replicas);
-  const placement = config.kernels === 'wasm' ? 'wasm-memory' : 'buffer';
-  const weights = source.kind === 'gguf' ? loadGgufWeights(source.file, source.tensors, placement) : buildDummyWeights(source.modelConfig, placement, config.seed);
+  const { config, reason, backend } = await resolveFor(input, source, tokenizer, replicas);
+  checkMemory(backend, source.architecture, config, layoutBytes(source.tensors), replicas);
+  const weights = source.kind === 'gguf' ? loadGgufWeights(source.file, source.tensors, backend) : buildDummyWeights(source.modelConfig as LlamaConfig, source.tensors, backend, config.seed);
   return { config, reason, tokenizer, weights };
 }
 
-async function resolveFor(input: EngineConfigInput, source: ModelSource, tokenizer: Tokenizer, replicas = 1): Promise<{ config: ResolvedEngineConfig; reason: string }> {
+async function resolveFor(input: EngineConfigInput, source: ModelSource, tokenizer: Tokenizer, replicas = 1): Promise<{ config: ResolvedEngineConfig; reason: string; backend: KernelBackend }> {
   const checked = checkEngineConfig(input, source, tokenizer.endOfGenerationIds, replicas);
-  // helper threads share the wasm kernels' memory; another backend runs on its own thread (or the GPU)
-  const threadsFor = (backend: string) => {
-    if (backend === 'wasm') return checked.threadsPerWorker;
-    if (input.threadsPerWorker !== undefined && input.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs the wasm kernels, not ${backend}`);
-    return 1;
-  };
+  let backend: KernelBackend;
+  let mode = checked.gpujsMode as string;
+  let reason = 'chosen explicitly';
   if (checked.kernels === 'auto') {
-    const choice = await chooseKernels(checked.modelConfig, checked.maxNumSeqs);
-    return { config: { ...checked, kernels: choice.backend, gpujsMode: choice.gpujsMode, threadsPerWorker: threadsFor(choice.backend) }, reason: choice.reason };
+    const { rows, cols } = source.architecture.largestMatmul(source.modelConfig);
+    const choice = await chooseBackend({ rows, cols, n: checked.maxNumSeqs });
+    backend = choice.backend;
+    mode = choice.mode || mode;
+    reason = choice.reason;
+  } else {
+    backend = backendNamed(checked.kernels);
+    const problem = await backend.unavailable(backend.modes.length > 0 ? mode : undefined);
+    if (problem !== null) throw new RangeError(problem);
   }
-  await checkKernelsAvailable(checked.kernels, checked.gpujsMode);
-  return { config: { ...checked, kernels: checked.kernels, threadsPerWorker: threadsFor(checked.kernels) }, reason: 'chosen explicitly' };
+  checkModelOn(backend, source);
+  // a backend that threads by a team of its own takes the thread count; any other runs on one thread (or the GPU)
+  let threadsPerWorker = 1;
+  if (backend.threading === 'team') threadsPerWorker = checked.threadsPerWorker;
+  else if (input.threadsPerWorker !== undefined && input.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs the wasm kernels, not ${backend.name}`);
+  const config: ResolvedEngineConfig = { ...checked, kernels: backend.name as KernelBackendName, gpujsMode: (backend.modes.length > 0 ? mode : checked.gpujsMode) as ResolvedEngineConfig['gpujsMode'], threadsPerWorker };
+  return { config, reason, backend };
+}
+
+/** Refuses, naming it, a tensor type or an op of the model that `backend` does not have: at resolve time, never in a worker. */
+function checkModelOn(backend: KernelBackend, source: ModelSource): void {
+  const where = source.kind === 'gguf' ? source.path : source.name;
+  for (const t of source.tensors) {
+    if (t.dims.length > 1 && !backend.supports(t.type)) throw new ModelLoadError(`${where}: tensor ${t.name} is ${ggmlTypeName(t.type)}, which the ${backend.name} kernels do not multiply`);
+  }
+  const missing = source.architecture.requiredOps.filter((op) => !backend.ops.includes(op));
+  if (missing.length > 0) throw new ModelLoadError(`${where}: its ${source.modelConfig.architecture} architecture needs the ${missing.join(', ')} kernels, which the ${backend.name} backend does not have`);
 }

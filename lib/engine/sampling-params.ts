@@ -1,22 +1,10 @@
+import type { DecodeSpec } from '../decode/decode-spec.js';
+import { checkParam, GREEDY_TEMPERATURE_BELOW, MAX_LOGIT_BIAS, MAX_STOP_LENGTH, MAX_STOP_STRINGS, SAMPLING_RULES } from '../decode/rules.js';
 import { InvalidRequestError } from '../errors.js';
-import { numberProblem, type NumberRule } from '../util/number-rule.js';
 
-/** How one sequence picks its next tokens and when it stops. All fields resolved, none optional. */
-export interface SamplingParams {
-  /** 0 selects greedy decoding (argmax); higher flattens the distribution. */
-  readonly temperature: number;
-  /** Nucleus sampling: keep the smallest set of tokens whose probability reaches topP. 1 = off. */
-  readonly topP: number;
-  /** Keep only the topK most likely tokens. 0 = off. */
-  readonly topK: number;
-  /** Seed of this sequence's private generator; null draws one from the engine's generator. */
-  readonly seed: number | null;
-  /** Most tokens to generate (0: only compute the prompt, e.g. for its log probabilities); null = until the context window is full. */
-  readonly maxTokens: number | null;
-  /** Sampling any of these ends the sequence with finish reason "stop". */
-  readonly stopTokenIds: readonly number[];
-  /** Keep generating past the end-of-sequence token. */
-  readonly ignoreEos: boolean;
+
+/** A request's sampling, resolved: its decode spec, and the stop strings matched on its text. */
+export interface SamplingParams extends DecodeSpec {
   /**
    * Text that ends the sequence with finish reason "stop", matched on the detokenized output
    * where it is detokenized (the caller's thread); the stop string is not part of the output.
@@ -24,28 +12,6 @@ export interface SamplingParams {
   readonly stop: readonly string[];
   /** Keep a stop string that ended the text in the output (vLLM's include_stop_str_in_output). */
   readonly includeStopStrInOutput: boolean;
-  /** Subtracted from a token's logit once it has appeared in the output (OpenAI's presence_penalty). */
-  readonly presencePenalty: number;
-  /** Subtracted from a token's logit once per appearance in the output (OpenAI's frequency_penalty). */
-  readonly frequencyPenalty: number;
-  /**
-   * Divides positive and multiplies negative logits of every token seen in the prompt or the
-   * output (CTRL's repetition penalty, as vLLM and llama.cpp apply it). 1 = off.
-   */
-  readonly repetitionPenalty: number;
-  /** Drops tokens less likely than minP × the most likely token's probability. 0 = off. */
-  readonly minP: number;
-  /** End of generation and stop token ids cannot be sampled, and stop strings do not match, before this many tokens. */
-  readonly minTokens: number;
-  /** Added to the logits of these token ids before anything else: [tokenId, bias] pairs. */
-  readonly logitBias: readonly (readonly [number, number])[];
-  /**
-   * Log probabilities of each sampled token and of this many most likely alternatives, from the
-   * model's raw distribution (before penalties, bias and temperature); null = none.
-   */
-  readonly logprobs: number | null;
-  /** The same for every prompt token after the first; null = none. */
-  readonly promptLogprobs: number | null;
 }
 
 /** What callers may pass; every field is optional and checked. */
@@ -70,47 +36,6 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
   logprobs: null,
   promptLogprobs: null,
 });
-
-/** The most alternatives a request may ask log probabilities for (OpenAI's top_logprobs limit). */
-export const MAX_LOGPROBS = 20;
-/** The most logit_bias entries a request may carry (OpenAI's limit). */
-export const MAX_LOGIT_BIAS = 300;
-
-/**
- * Temperatures below this sample as greedy: dividing logits by a tiny temperature overflows to
- * infinite logits and NaN probabilities (the same threshold as vLLM's).
- */
-export const GREEDY_TEMPERATURE_BELOW = 1e-5;
-
-/** At most this many stop strings, each at most MAX_STOP_LENGTH characters. */
-export const MAX_STOP_STRINGS = 16;
-export const MAX_STOP_LENGTH = 256;
-
-/**
- * The allowed range of every numeric sampling field, wherever it is checked: the HTTP routes and
- * the engine apply these same rules (OpenAI's limits where OpenAI sets one).
- */
-export const SAMPLING_RULES = Object.freeze({
-  temperature: { min: 0, max: 2 },
-  topP: { min: 0, max: 1, exclusiveMin: true },
-  /** -1 is the conventional "off" of other servers, accepted as 0. */
-  topK: { min: -1, max: 1 << 20, integer: true },
-  seed: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, integer: true },
-  maxTokens: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
-  presencePenalty: { min: -2, max: 2 },
-  frequencyPenalty: { min: -2, max: 2 },
-  repetitionPenalty: { min: 0, max: 100, exclusiveMin: true },
-  minP: { min: 0, max: 1 },
-  minTokens: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
-  logitBias: { min: -100, max: 100 },
-  logprobs: { min: 0, max: MAX_LOGPROBS, integer: true },
-} satisfies Record<string, NumberRule>);
-
-/** Throws InvalidRequestError naming `param` unless `value` keeps `rule`. */
-export function checkParam(value: unknown, param: string, rule: NumberRule): void {
-  const problem = numberProblem(value, rule);
-  if (problem !== null) throw new InvalidRequestError(`${param} ${problem}`, param);
-}
 
 /** Validates `input` field by field; the first bad field throws InvalidRequestError naming it. */
 export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize = Infinity): SamplingParams {

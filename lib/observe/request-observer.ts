@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { TokenLogprobs } from '../engine/engine-output.js';
+import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { LifecycleStamps } from '../engine/lifecycle.js';
 import type { FinishReason } from '../engine/sequence.js';
 import type { TraceOptions } from '../engine/trace-options.js';

@@ -3,7 +3,7 @@ import { threadId } from 'node:worker_threads';
 import type { ResolvedEngineConfig } from '../engine/engine-config.js';
 import { createEngineCore, type EngineCoreBuilder } from '../engine/engine-core.js';
 import { emptyStepProfile } from '../engine/step-profile.js';
-import type { WeightsShare } from '../model/load-model.js';
+import type { WeightsShare } from '../models/load-weights.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
 import { READY, SHUTDOWN, THREAD_ID, waitForChange, type ChannelBuffers } from '../transport/channels.js';
 import { ABORT_REQUEST, ADD_REQUEST, decodeAbort, decodeAddRequest } from '../transport/records.js';

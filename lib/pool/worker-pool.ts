@@ -6,7 +6,7 @@ import type { EngineStats } from '../engine/engine.js';
 import type { EngineRequest } from '../engine/llm-engine.js';
 import type { CancelReason } from '../engine/sequence.js';
 import { EngineFailureError, EngineOverloadedError } from '../errors.js';
-import type { WeightsShare } from '../model/load-model.js';
+import type { WeightsShare } from '../models/load-weights.js';
 import { TRACING_OFF, type TracingConfig } from '../observe/tracing/tracing-config.js';
 import { ByteWriter } from '../transport/byte-codec.js';
 import { channelSizesFor, createDoorbell, ringDoorbell, waitForChange } from '../transport/channels.js';

@@ -1,4 +1,5 @@
-import type { EngineOutput, TokenLogprobs } from '../engine/engine-output.js';
+import type { EngineOutput } from '../engine/engine-output.js';
+import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { EngineRequest } from '../engine/llm-engine.js';
 import type { SamplingParams } from '../engine/sampling-params.js';
 import type { CancelReason, FinishReason } from '../engine/sequence.js';

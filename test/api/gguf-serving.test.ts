@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { readGguf } from '../../lib/model/formats/gguf.js';
-import { vocabFromGguf } from '../../lib/model/formats/gguf-vocab.js';
+import { readGguf } from '../../lib/formats/gguf.js';
+import { vocabFromGguf } from '../../lib/formats/gguf-vocab.js';
 import { VocabTokenizer } from '../../lib/tokenizer/vocab-tokenizer.js';
 import { checkpointFolder } from '../../tools/checkpoints.js';
 import { readGolden, type ChatTemplateGolden, type ModelGolden } from '../helpers/goldens.js';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { createServer } from '../../lib/api/create-server.js';
-import { ModelLoadError } from '../../lib/model/model-load-error.js';
+import { ModelLoadError } from '../../lib/formats/model-load-error.js';
 import { createLogger } from '../../lib/util/logger.js';
 import { buildCheckpoint, checkpoint } from '../../tools/checkpoints.js';
 import { post, startServer } from '../helpers/server.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { folderCycles, importEdges, layeringViolations, readSources } from './layers.js';
 
-const LIB = new URL('../../lib/', import.meta.url).pathname;
+const LIB = new URL('../../lib', import.meta.url).pathname;
 
 describe('folder layering of lib/', () => {
   it('has no import that runs upward or sideways', () => {

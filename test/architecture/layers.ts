@@ -8,8 +8,12 @@ import path from 'node:path';
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'util'],
+  ['tensors'],
   ['tokenizer'],
-  ['model'],
+  ['formats'],
+  ['backends'],
+  ['decode'],
+  ['models'],
   ['engine'],
   ['transport'],
   ['observe'],

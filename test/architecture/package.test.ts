@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = new URL('../..', import.meta.url).pathname;
 /** What fault injection and test hooks are called; none of it may ship. */
 const TEST_HOOK = /ForTesting|enableTestHooks|TestHooks|injectFault|fail-step|CRASH_WORKER|CrashMode|FAULTY_WORKER/;
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { defaultEngineLayout, defaultThreadsPerWorker } from '../../lib/engine/engine-config.js';
 import { resolveEngineConfig } from '../../lib/engine/resolve-config.js';
-import { hasWebGpuAdapter } from '../../lib/model/kernels/webgpu-setup.js';
+import { hasWebGpuAdapter } from '../../lib/backends/gpujs/webgpu-setup.js';
 
 const gpuDevice = readdirSync('/dev').some((d) => /^nvidia\d+$/.test(d)) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((d) => d.startsWith('renderD')));
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { KERNEL_TOLERANCE } from '../../lib/model/kernels/kernels.js';
+import { KERNEL_TOLERANCE } from '../../lib/backends/kernels.js';
 
 /** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise, naming the worst element. */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = KERNEL_TOLERANCE): void {

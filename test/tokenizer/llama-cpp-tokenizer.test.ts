@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { readGguf } from '../../lib/model/formats/gguf.js';
-import { vocabFromGguf } from '../../lib/model/formats/gguf-vocab.js';
+import { readGguf } from '../../lib/formats/gguf.js';
+import { vocabFromGguf } from '../../lib/formats/gguf-vocab.js';
 import { VocabTokenizer } from '../../lib/tokenizer/vocab-tokenizer.js';
 import { IncrementalDetokenizer } from '../../lib/tokenizer/detokenizer.js';
 import { CHECKPOINTS, checkpointFolder } from '../../tools/checkpoints.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Engine } from '../../engine/engine.js';
-import type { TokenLogprobs } from '../../engine/engine-output.js';
+import type { TokenLogprobs } from '../../decode/logprobs.js';
 import type { LifecycleStamps } from '../../engine/lifecycle.js';
 import { choiceTimings, metricsObject, serverTiming, slowestChoice, type ChoiceRecord } from '../../observe/journey/timings.js';
 import type { SamplingParamsInput } from '../../engine/sampling-params.js';
