@@ -4,6 +4,7 @@ import { DecodePipeline, defaultLogitsProcessors } from '../decode/pipeline.js';
 import { Sampler } from '../decode/sampler.js';
 import { weightsView, type WeightsShare } from '../models/load-weights.js';
 import { architectureNamed } from '../models/registry.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { BlockManager } from './block-manager.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
@@ -16,17 +17,28 @@ import { Scheduler } from './scheduler.js';
 export interface EngineCore {
   readonly llm: LLMEngine;
   readonly kernels: Kernels;
+  /** The model's vocabulary as this replica sees it, for what decodes against token text (grammar masks). */
+  readonly vocabulary: () => Tokenizer;
 }
 
-/** Builds one engine replica from already-built, shared weights; a worker may build its replica another way. */
-export type EngineCoreBuilder = (share: WeightsShare, config: ResolvedEngineConfig, onLifecycle?: (event: LifecycleEvent) => void) => Promise<EngineCore>;
+/** What a replica is built from: all of it made once by the API thread and handed to each replica. */
+export interface EngineCoreParts {
+  readonly weights: WeightsShare;
+  /** Built on first use: a worker rebuilds the tokenizer from its recipe only if something decodes against it. */
+  readonly vocabulary: () => Tokenizer;
+  readonly config: ResolvedEngineConfig;
+  readonly onLifecycle?: (event: LifecycleEvent) => void;
+}
+
+/** Builds one engine replica; a worker may build its replica another way. */
+export type EngineCoreBuilder = (parts: EngineCoreParts) => Promise<EngineCore>;
 
 /**
  * Builds one engine replica over already-built, shared weights, from the two registries: the
  * kernels of its backend, its architecture's model over them, then the KV cache's block manager,
  * the scheduler and the decode pipeline.
  */
-export const createEngineCore: EngineCoreBuilder = async (share, config, onLifecycle) => {
+export const createEngineCore: EngineCoreBuilder = async ({ weights: share, vocabulary, config, onLifecycle }) => {
   const architecture = architectureNamed(config.modelConfig.architecture);
   if (!architecture) throw new RangeError(`no architecture ${config.modelConfig.architecture}`);
   const backend = backendNamed(config.kernels);
@@ -53,5 +65,5 @@ export const createEngineCore: EngineCoreBuilder = async (share, config, onLifec
     rng: new Rng(config.seed),
     ...(onLifecycle ? { onLifecycle } : {}),
   });
-  return { llm, kernels };
+  return { llm, kernels, vocabulary };
 };

@@ -7,7 +7,7 @@ import type { ResolvedEngineConfig } from './engine-config.js';
 import type { EngineOutput } from './engine-output.js';
 import type { CloseOptions, Engine, EngineStats, GenerateOptions } from './engine.js';
 import { RequestStream, type GenerationStream } from './generation-stream.js';
-import { resolveSamplingParams, type SamplingParamsInput } from './sampling-params.js';
+import { decodeSpecOf, resolveSamplingParams, type SamplingParamsInput } from './sampling-params.js';
 import { validateRequest } from './validate-request.js';
 
 /**
@@ -59,7 +59,7 @@ export class EngineFrontend implements Engine {
         this.ended();
       },
     };
-    const request = { requestId, promptTokenIds, params: resolved, ...(options.trace ? { trace: options.trace } : {}) };
+    const request = { requestId, promptTokenIds, params: decodeSpecOf(resolved), ...(options.trace ? { trace: options.trace } : {}) };
     const submission = this.backend.submit(request, sink, options.onCommitted);
     this.numInFlight++;
     const stops = { stop: resolved.stop, includeStopStrInOutput: resolved.includeStopStrInOutput, minTokens: resolved.minTokens };

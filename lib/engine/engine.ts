@@ -62,6 +62,6 @@ export interface EngineOptions extends EngineConfigInput {
 /** Builds an engine that runs in the calling thread. */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const { config, tokenizer, weights } = await prepareEngine(options);
-  const { llm, kernels } = await createEngineCore(weights, config, options.onLifecycle);
+  const { llm, kernels } = await createEngineCore({ weights, vocabulary: () => tokenizer, config, ...(options.onLifecycle ? { onLifecycle: options.onLifecycle } : {}) });
   return new EngineFrontend(tokenizer, new LocalBackend(config, llm, kernels));
 }

@@ -5,7 +5,7 @@ import type { EngineOutput } from './engine-output.js';
 import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { DecodePipeline } from '../decode/pipeline.js';
 import { copyStamps, lifecycleEvent, type LifecycleEvent, type LifecycleEventType, type LifecycleStamps } from './lifecycle.js';
-import type { SamplingParams } from './sampling-params.js';
+import type { DecodeSpec } from '../decode/decode-spec.js';
 import type { Scheduler, SchedulerOutput } from './scheduler.js';
 import type { StepProfile } from './step-profile.js';
 import type { TraceOptions } from './trace-options.js';
@@ -15,7 +15,8 @@ import { validateRequest } from './validate-request.js';
 export interface EngineRequest {
   readonly requestId: string;
   readonly promptTokenIds: readonly number[];
-  readonly params: SamplingParams;
+  /** How its tokens are chosen; stop strings are not here: the caller's thread matches them on the text. */
+  readonly params: DecodeSpec;
   /** Handed to the lifecycle observer with the QUEUED event. */
   readonly trace?: TraceOptions;
 }

@@ -14,6 +14,12 @@ export interface SamplingParams extends DecodeSpec {
   readonly includeStopStrInOutput: boolean;
 }
 
+/** The part of `params` the engine computes with: all but the stop strings, which the caller's thread matches. */
+export function decodeSpecOf(params: SamplingParams): DecodeSpec {
+  const { stop: _stop, includeStopStrInOutput: _include, ...spec } = params;
+  return spec;
+}
+
 /** What callers may pass; every field is optional and checked. */
 export type SamplingParamsInput = Partial<{ -readonly [K in keyof SamplingParams]: SamplingParams[K] }>;
 

@@ -1,5 +1,5 @@
 import { Rng } from '../util/rng.js';
-import type { SamplingParams } from './sampling-params.js';
+import type { DecodeSpec } from '../decode/decode-spec.js';
 
 export type SequenceStatus = 'waiting' | 'running' | 'finished';
 
@@ -35,7 +35,7 @@ export class Sequence {
     readonly seqId: number,
     readonly requestId: string,
     promptTokenIds: readonly number[],
-    readonly params: SamplingParams,
+    readonly params: DecodeSpec,
     /** Upper bound on numTokens: the engine's context window. */
     readonly maxModelLen: number,
     /** Seed of `rng`: the request's own, or one drawn for it by the engine. */

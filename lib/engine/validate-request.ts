@@ -1,8 +1,8 @@
 import { ContextLengthExceededError, InvalidRequestError } from '../errors.js';
-import type { SamplingParams } from './sampling-params.js';
+import type { DecodeSpec } from '../decode/decode-spec.js';
 
 /** Checks a request against the model's limits; throws the error a client should see. */
-export function validateRequest(promptTokenIds: readonly number[], params: SamplingParams, vocabSize: number, maxModelLen: number): void {
+export function validateRequest(promptTokenIds: readonly number[], params: Pick<DecodeSpec, 'maxTokens'>, vocabSize: number, maxModelLen: number): void {
   if (promptTokenIds.length === 0) throw new InvalidRequestError('the prompt must contain at least one token', 'prompt');
   for (const id of promptTokenIds) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {

@@ -5,6 +5,7 @@ import { defaultEngineLayout, type EngineConfigInput } from '../engine/engine-co
 import { prepareEngine, type PreparedEngine } from '../engine/resolve-config.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { recipeOf } from '../tokenizer/tokenizer-recipe.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import type { WorkerStats } from './replica.js';
 import { WorkerPool } from './worker-pool.js';
@@ -88,7 +89,7 @@ export async function startEngineClient({ config, tokenizer, weights }: Prepared
     // a helper is often descheduled, and every hand-off waits for the scheduler
     logger.warn('more engine threads than cores: kernels will wait on each other', { workers: numWorkers, threadsPerWorker: config.threadsPerWorker, cores: os.availableParallelism() });
   }
-  const pool = new WorkerPool(config, weights, {
+  const pool = new WorkerPool(config, weights, recipeOf(tokenizer), {
     numWorkers,
     maxPendingPerWorker: options.maxPendingPerWorker ?? 4 * config.maxNumSeqs,
     logger,

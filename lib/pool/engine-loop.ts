@@ -5,6 +5,8 @@ import { createEngineCore, type EngineCoreBuilder } from '../engine/engine-core.
 import { emptyStepProfile } from '../engine/step-profile.js';
 import type { WeightsShare } from '../models/load-weights.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { tokenizerFrom, type TokenizerRecipe } from '../tokenizer/tokenizer-recipe.js';
 import { READY, SHUTDOWN, THREAD_ID, waitForChange, type ChannelBuffers } from '../transport/channels.js';
 import { ABORT_REQUEST, ADD_REQUEST, decodeAbort, decodeAddRequest } from '../transport/records.js';
 import { HEAD, RingReader, RingWriter } from '../transport/ring.js';
@@ -21,6 +23,8 @@ export interface EngineWorkerTask {
   readonly config: ResolvedEngineConfig;
   /** The model's weights, built once by the API thread and shared, not copied. */
   readonly weights: WeightsShare;
+  /** The model's vocabulary, copied to the worker once, at its start, never per request. */
+  readonly vocabulary: TokenizerRecipe;
   readonly channels: ChannelBuffers;
   readonly tracing: TracingConfig;
   readonly logLevel: LogLevel;
@@ -40,7 +44,12 @@ export async function runEngineWorker(task: EngineWorkerTask, buildCore: EngineC
   const logger = createLogger({ level: task.logLevel, fields: { thread: `engine-worker-${task.workerIndex}` } });
   // loaded only when on: with tracing off the OpenTelemetry SDK never enters this thread
   const tracing = task.tracing.enabled ? new (await import('../observe/tracing/core-tracing.js')).CoreTracing(task.tracing, task.workerIndex, logger) : null;
-  const { llm, kernels } = await buildCore(task.weights, task.config, tracing?.onLifecycle);
+  const { llm, kernels } = await buildCore({
+    weights: task.weights,
+    vocabulary: lazily(() => tokenizerFrom(task.vocabulary)),
+    config: task.config,
+    ...(tracing ? { onLifecycle: tracing.onLifecycle } : {}),
+  });
   const store = () => publishWorkerStats(control, llm, tracing);
   if (tracing) tracing.onCountsChanged = store; // exports finish between steps, and while idle
 
@@ -81,4 +90,10 @@ export async function runEngineWorker(task: EngineWorkerTask, buildCore: EngineC
     await tracing?.shutdown();
     store();
   }
+}
+
+/** `build`'s result, made on the first call and kept. */
+function lazily(build: () => Tokenizer): () => Tokenizer {
+  let built: Tokenizer | null = null;
+  return () => (built ??= build());
 }

@@ -7,6 +7,7 @@ import type { EngineRequest } from '../engine/llm-engine.js';
 import type { CancelReason } from '../engine/sequence.js';
 import { EngineFailureError, EngineOverloadedError } from '../errors.js';
 import type { WeightsShare } from '../models/load-weights.js';
+import type { TokenizerRecipe } from '../tokenizer/tokenizer-recipe.js';
 import { TRACING_OFF, type TracingConfig } from '../observe/tracing/tracing-config.js';
 import { ByteWriter } from '../transport/byte-codec.js';
 import { channelSizesFor, createDoorbell, ringDoorbell, waitForChange } from '../transport/channels.js';
@@ -50,6 +51,7 @@ export class WorkerPool implements EngineBackend {
   constructor(
     readonly config: ResolvedEngineConfig,
     weights: WeightsShare,
+    vocabulary: TokenizerRecipe,
     private readonly options: WorkerPoolOptions,
   ) {
     this.pool = new Piscina({
@@ -69,7 +71,7 @@ export class WorkerPool implements EngineBackend {
       { length: options.numWorkers },
       (_, index) =>
         new Replica(index, sizes, this.doorbell, (channels) =>
-          this.pool.run({ workerIndex: index, config, weights, channels, tracing: options.tracing ?? TRACING_OFF, logLevel: options.logger.level }),
+          this.pool.run({ workerIndex: index, config, weights, vocabulary, channels, tracing: options.tracing ?? TRACING_OFF, logLevel: options.logger.level }),
         ),
     );
     for (const replica of this.replicas) this.launch(replica);

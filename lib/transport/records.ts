@@ -1,9 +1,9 @@
 import type { EngineOutput } from '../engine/engine-output.js';
 import type { TokenLogprobs } from '../decode/logprobs.js';
 import type { EngineRequest } from '../engine/llm-engine.js';
-import type { SamplingParams } from '../engine/sampling-params.js';
+import type { DecodeSpec } from '../decode/decode-spec.js';
 import type { CancelReason, FinishReason } from '../engine/sequence.js';
-import type { TraceOptions } from '../engine/trace-options.js';
+import type { TraceCarrier, TraceOptions } from '../engine/trace-options.js';
 import { ByteReader, ByteWriter } from './byte-codec.js';
 
 /** Record types on a submit ring (API thread → engine worker). */
@@ -25,78 +25,77 @@ export interface RequestOutputRecord extends EngineOutput {
 
 const FINISH_REASONS: readonly (FinishReason | null)[] = [null, 'stop', 'length', 'abort', 'error'];
 
-const enum Flag {
-  Traced = 1,
-  IgnoreEos = 2,
-  HasSeed = 4,
-  HasMaxTokens = 8,
-  HasCarrier = 16,
-  HasLogprobs = 32,
-  HasPromptLogprobs = 64,
+/** How one field crosses a ring: written and read the same way, by one entry. */
+interface FieldCodec<T> {
+  write(w: ByteWriter, value: T): void;
+  read(r: ByteReader): T;
 }
 
+const f64: FieldCodec<number> = { write: (w, v) => w.f64(v), read: (r) => r.f64() };
+const u32: FieldCodec<number> = { write: (w, v) => w.u32(v), read: (r) => r.u32() };
+const bool: FieldCodec<boolean> = { write: (w, v) => w.u8(v ? 1 : 0), read: (r) => r.u8() === 1 };
+const u32s: FieldCodec<readonly number[]> = { write: (w, v) => w.u32Array(v), read: (r) => r.u32Array() };
+/** A value or null: a presence byte, then the value. */
+const nullable = <T>(codec: FieldCodec<T>): FieldCodec<T | null> => ({
+  write: (w, v) => (v === null ? w.u8(0) : (w.u8(1), codec.write(w, v))),
+  read: (r) => (r.u8() === 1 ? codec.read(r) : null),
+});
+const biases: FieldCodec<readonly (readonly [number, number])[]> = {
+  write: (w, pairs) => {
+    w.u32(pairs.length);
+    for (const [id, bias] of pairs) w.u32(id).f64(bias);
+  },
+  read: (r) => Array.from({ length: r.u32() }, () => [r.u32(), r.f64()] as const),
+};
+
+/**
+ * Every field of a request's decode spec and how it crosses the submit ring: the one table both
+ * directions are written from. A field added to DecodeSpec without an entry here does not compile.
+ */
+const DECODE_SPEC_FIELDS: { readonly [K in keyof DecodeSpec]-?: FieldCodec<DecodeSpec[K]> } = {
+  temperature: f64,
+  topP: f64,
+  topK: u32,
+  seed: nullable(f64),
+  maxTokens: nullable(u32),
+  stopTokenIds: u32s,
+  ignoreEos: bool,
+  presencePenalty: f64,
+  frequencyPenalty: f64,
+  repetitionPenalty: f64,
+  minP: f64,
+  minTokens: f64,
+  logitBias: biases,
+  logprobs: nullable(u32),
+  promptLogprobs: nullable(u32),
+};
+const SPEC_KEYS = Object.keys(DECODE_SPEC_FIELDS) as (keyof DecodeSpec)[];
+
+const carrier: FieldCodec<TraceCarrier | null> = nullable({ write: (w, c) => w.string(c.traceparent).string(c.tracestate), read: (r) => ({ traceparent: r.string(), tracestate: r.string() }) });
+/** A traced request's trace options (only the API thread sets them), or none. */
+const traceField: FieldCodec<TraceOptions | null> = nullable({
+  write: (w, t) => {
+    w.u32(t.choiceIndex ?? 0);
+    carrier.write(w, t.carrier);
+  },
+  read: (r) => ({ choiceIndex: r.u32(), carrier: carrier.read(r) }),
+});
+
 export function encodeAddRequest(w: ByteWriter, { key, request: r }: AddRequestRecord): Uint8Array {
-  const p = r.params;
-  const carrier = r.trace?.carrier ?? null;
-  const flags =
-    (r.trace ? Flag.Traced : 0) |
-    (p.ignoreEos ? Flag.IgnoreEos : 0) |
-    (p.seed !== null ? Flag.HasSeed : 0) |
-    (p.maxTokens !== null ? Flag.HasMaxTokens : 0) |
-    (carrier ? Flag.HasCarrier : 0) |
-    (p.logprobs !== null ? Flag.HasLogprobs : 0) |
-    (p.promptLogprobs !== null ? Flag.HasPromptLogprobs : 0);
-  w.reset().u32(key).u8(flags).u32(r.trace?.choiceIndex ?? 0).string(r.requestId);
-  w.f64(p.temperature).f64(p.topP).u32(p.topK).f64(p.seed ?? 0).u32(p.maxTokens ?? 0).u32Array(p.stopTokenIds);
-  w.f64(p.presencePenalty).f64(p.frequencyPenalty).f64(p.repetitionPenalty).f64(p.minP).f64(p.minTokens);
-  w.u8(p.logprobs ?? 0).u8(p.promptLogprobs ?? 0).u32(p.logitBias.length);
-  for (const [id, bias] of p.logitBias) w.u32(id).f64(bias);
-  if (carrier) w.string(carrier.traceparent).string(carrier.tracestate);
+  w.reset().u32(key).string(r.requestId);
+  for (const k of SPEC_KEYS) (DECODE_SPEC_FIELDS[k] as FieldCodec<unknown>).write(w, r.params[k]);
+  traceField.write(w, r.trace ?? null);
   return w.u32Array(r.promptTokenIds).written;
 }
 
 export function decodeAddRequest(bytes: Uint8Array): AddRequestRecord {
   const r = new ByteReader(bytes);
   const key = r.u32();
-  const flags = r.u8();
-  const choiceIndex = r.u32();
   const requestId = r.string();
-  const temperature = r.f64();
-  const topP = r.f64();
-  const topK = r.u32();
-  const seed = r.f64();
-  const maxTokens = r.u32();
-  const stopTokenIds = r.u32Array();
-  const presencePenalty = r.f64();
-  const frequencyPenalty = r.f64();
-  const repetitionPenalty = r.f64();
-  const minP = r.f64();
-  const minTokens = r.f64();
-  const logprobs = r.u8();
-  const promptLogprobs = r.u8();
-  const logitBias = Array.from({ length: r.u32() }, () => [r.u32(), r.f64()] as const);
-  const carrier = flags & Flag.HasCarrier ? { traceparent: r.string(), tracestate: r.string() } : null;
-  const params: SamplingParams = {
-    temperature,
-    topP,
-    topK,
-    seed: flags & Flag.HasSeed ? seed : null,
-    maxTokens: flags & Flag.HasMaxTokens ? maxTokens : null,
-    stopTokenIds,
-    ignoreEos: (flags & Flag.IgnoreEos) !== 0,
-    stop: [], // matched on the API thread, which detokenizes
-    includeStopStrInOutput: false,
-    presencePenalty,
-    frequencyPenalty,
-    repetitionPenalty,
-    minP,
-    minTokens,
-    logitBias,
-    logprobs: flags & Flag.HasLogprobs ? logprobs : null,
-    promptLogprobs: flags & Flag.HasPromptLogprobs ? promptLogprobs : null,
-  };
-  const trace: TraceOptions | null = flags & Flag.Traced ? { carrier, choiceIndex } : null;
-  return { key, request: { requestId, promptTokenIds: r.u32Array(), params, ...(trace ? { trace } : {}) } };
+  const params = {} as Record<keyof DecodeSpec, unknown>;
+  for (const k of SPEC_KEYS) params[k] = DECODE_SPEC_FIELDS[k].read(r);
+  const trace = traceField.read(r);
+  return { key, request: { requestId, promptTokenIds: r.u32Array(), params: params as unknown as DecodeSpec, ...(trace ? { trace } : {}) } };
 }
 
 export function encodeAbort(w: ByteWriter, key: number, reason: CancelReason): Uint8Array {

@@ -1,6 +1,6 @@
 /**
  * A piscina entry for tests: the real engine loop, with faults a test can inject into a worker
- * through a BroadcastChannel (see faults.ts). Production workers run workers/engine-worker.ts,
+ * through a BroadcastChannel (see faults.ts), and a way to ask what vocabulary it was handed. Production workers run workers/engine-worker.ts,
  * which has none of this.
  */
 import { createEngineCore, type EngineCoreBuilder } from '../../lib/engine/engine-core.js';
@@ -15,6 +15,9 @@ export default async function faultyEngineWorker(task: EngineWorkerTask): Promis
     const arm = armFaults(core);
     channel.onmessage = (event) => {
       const message = (event as MessageEvent).data as FaultMessage;
+      if (message.kind === 'decode' && message.workerIndex === task.workerIndex) {
+        channel.postMessage({ kind: 'decoded', id: message.id, text: core.vocabulary().decode(message.ids) } satisfies FaultMessage);
+      }
       if (message.kind !== 'inject' || message.workerIndex !== task.workerIndex) return;
       channel.postMessage({ kind: 'armed', id: message.id } satisfies FaultMessage);
       arm(message.mode);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveSamplingParams } from '../../lib/engine/sampling-params.js';
+import { decodeSpecOf, resolveSamplingParams, type SamplingParamsInput } from '../../lib/engine/sampling-params.js';
 import { ByteWriter } from '../../lib/transport/byte-codec.js';
 import { decodeAbort, decodeAddRequest, decodeOutput, encodeAbort, encodeAddRequest, encodeOutput } from '../../lib/transport/records.js';
 
 const w = new ByteWriter();
+/** A request's decode spec, as the front end submits it (its stop strings stay on the API thread). */
+const spec = (input: SamplingParamsInput, vocab?: number) => decodeSpecOf(resolveSamplingParams(input, vocab));
 
 describe('records', () => {
   it('round-trips an add-request with every optional field set', () => {
@@ -14,7 +16,7 @@ describe('records', () => {
         requestId: 'chatcmpl-ü🦙',
         promptTokenIds: Array.from({ length: 5000 }, (_, i) => i % 262),
         // stop strings stay on the API thread, so they are not part of the record
-        params: resolveSamplingParams({ temperature: 0.7, topP: 0.9, topK: 40, seed: -12345678901, maxTokens: 77, stopTokenIds: [1, 257], ignoreEos: true }),
+        params: spec({ temperature: 0.7, topP: 0.9, topK: 40, seed: -12345678901, maxTokens: 77, stopTokenIds: [1, 257], ignoreEos: true }),
         trace: { carrier: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x' }, choiceIndex: 3 },
       },
     };
@@ -22,8 +24,8 @@ describe('records', () => {
   });
 
   it('round-trips an untraced add-request with no seed and no max tokens', () => {
-    const record = { key: 1, request: { requestId: 'r', promptTokenIds: [256], params: resolveSamplingParams({}) } };
-    const rich = resolveSamplingParams({ presencePenalty: 0.5, frequencyPenalty: -1, repetitionPenalty: 1.25, minP: 0.125, minTokens: 3, logitBias: [[4, -2.5]], logprobs: 5, promptLogprobs: 0 }, 300);
+    const record = { key: 1, request: { requestId: 'r', promptTokenIds: [256], params: spec({}) } };
+    const rich = spec({ presencePenalty: 0.5, frequencyPenalty: -1, repetitionPenalty: 1.25, minP: 0.125, minTokens: 3, logitBias: [[4, -2.5]], logprobs: 5, promptLogprobs: 0 }, 300);
     const withEverything = { key: 2, request: { requestId: 'r2', promptTokenIds: [1, 2], params: rich } };
     assert.deepEqual(decodeAddRequest(encodeAddRequest(w, withEverything).slice()), withEverything);
     assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
@@ -57,7 +59,7 @@ describe('records', () => {
   });
 
   it('round-trips a traced add-request whose carrier could not be injected', () => {
-    const record = { key: 9, request: { requestId: 'r', promptTokenIds: [256, 1], params: resolveSamplingParams({}), trace: { carrier: null, choiceIndex: 0 } } };
+    const record = { key: 9, request: { requestId: 'r', promptTokenIds: [256, 1], params: spec({}), trace: { carrier: null, choiceIndex: 0 } } };
     assert.deepEqual(decodeAddRequest(encodeAddRequest(w, record).slice()), record);
   });
 });
