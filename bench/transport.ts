@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { resolveSamplingParams } from '../lib/engine/sampling-params.js';
-import { createEngineClient } from '../lib/pool/engine-client.js';
+import { createPoolEngine } from '../lib/pool/pool-engine.js';
 import { ByteWriter } from '../lib/transport/byte-codec.js';
 import { waitForChange } from '../lib/transport/channels.js';
 import { encodeAddRequest } from '../lib/transport/records.js';
@@ -137,7 +137,7 @@ async function piscinaRun(): Promise<{ p50: number; p99: number; recordsPerSecon
 }
 
 async function idlePool(): Promise<{ workers: number; idleCpuPercent: number; wakeupUs: { p50: number; p99: number } }> {
-  const client = await createEngineClient({ model: values.model });
+  const client = await createPoolEngine({ model: values.model });
   const wakeups: bigint[] = [];
   for (let i = 0; i < 30; i++) {
     // the worker is idle between requests, so each submit has to wake it
@@ -150,7 +150,7 @@ async function idlePool(): Promise<{ workers: number; idleCpuPercent: number; wa
   const used = process.cpuUsage(cpu);
   const idleCpuPercent = round((100 * (used.user + used.system)) / 1000 / (performance.now() - start), 3);
   await client.close();
-  return { workers: client.numWorkers, idleCpuPercent, wakeupUs: percentiles(wakeups) };
+  return { workers: client.numReplicas, idleCpuPercent, wakeupUs: percentiles(wakeups) };
 }
 
 const result = {

@@ -1,271 +1,266 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import { GPUJS_MODES, THREADED_BACKENDS } from './backends/registry.js';
 import { CONNECTION_DEFAULTS, connectionLimitsProblem, type ConnectionLimits } from './api/connection-limits.js';
-import { corsProblem, type CorsOptions } from './api/cors.js';
-import { ENGINE_DEFAULTS } from './engine/engine-config.js';
+import { CORS_DEFAULTS, corsProblem, type CorsOptions } from './api/cors.js';
+import type { ServerOptions } from './api/create-server.js';
+import { ENGINE_DEFAULTS, KERNEL_SETTINGS } from './engine/engine-config.js';
 import { defaultServedModelName } from './models/open-model.js';
-import { KERNEL_SETTINGS, type KernelsSetting } from './engine/engine-config.js';
-import { GPUJS_MODES, type GpuJsMode } from './backends/registry.js';
 import { isPresetName, MODEL_PRESETS } from './models/presets.js';
-import { tracesEndpointFrom, type TracingInput } from './observe/tracing/tracing-config.js';
+import { supportedArchitectures } from './models/registry.js';
+import type { TracingInput } from './observe/tracing/tracing-config.js';
+import { COMPUTED_TYPES, ggmlTypeName } from './tensors/tensor-types.js';
+import { byteSizeFlag, choiceFlag, integerFlag, listFlag, numberFlag, textFlag, urlFlag, UsageError, type FlagReader } from './util/flag-values.js';
 import { LOG_LEVELS, type LogLevel } from './util/logger.js';
-import { numberProblem, type NumberRule } from './util/number-rule.js';
 
-/** Everything `node lib/server.js` can be told, validated. */
-export interface ServerConfig {
+export { UsageError } from './util/flag-values.js';
+
+/**
+ * Everything `node lib/server.js` can be told, validated: createServer's options as the flags
+ * set them, plus the two that only the command line uses.
+ */
+export type ServerConfig = Omit<ServerOptions, 'servedModelName' | 'tracing'> & {
   readonly host: string;
   readonly port: number;
   readonly model: string;
   /** The names clients may use; the first is the primary one. */
-  readonly servedModelNames: readonly string[];
-  /** Engine workers; undefined picks the default for the machine. */
-  readonly workers: number | undefined;
-  /** Threads per engine worker; undefined picks the default for the machine. */
-  readonly threadsPerWorker: number | undefined;
-  readonly maxNumSeqs: number;
-  readonly maxNumBatchedTokens: number;
-  readonly maxModelLen: number | undefined;
-  readonly kernels: KernelsSetting;
-  readonly gpujsMode: GpuJsMode;
-  readonly seed: number;
-  readonly apiKey: string | null;
-  readonly metricsApiKey: string | null;
-  /** Host names requests may name; undefined: the server's default (loopback names when bound to loopback). */
-  readonly allowedHosts: readonly string[] | undefined;
-  readonly connectionLimits: ConnectionLimits;
-  /** Cross-origin access; undefined: off. */
-  readonly cors: CorsOptions | undefined;
-  /** Seconds between the engine's stats lines while busy; 0 = none. */
-  readonly logStatsIntervalSeconds: number;
-  readonly enablePerRequestMetrics: boolean;
-  readonly journeyHistory: number;
-  readonly traceUrlTemplate: string | undefined;
-  readonly maxRequestBodyBytes: number;
-  /** Seconds a generation request may take before it is aborted; 0 = no limit. */
-  readonly requestTimeoutSeconds: number;
+  readonly servedModelName: readonly string[];
+  readonly tracing: TracingInput;
   /** Seconds in-flight requests get to finish at shutdown. */
   readonly shutdownGraceSeconds: number;
-  /** A worker holding requests that finishes no step for this long is replaced; 0 = never. */
-  readonly engineIterationTimeoutSeconds: number;
-  /** Seconds a chat template may render one conversation before its request is refused. */
-  readonly chatTemplateTimeoutSeconds: number;
   readonly logLevel: LogLevel;
-  readonly tracing: TracingInput;
+};
+
+/** Where a flag's value goes: a key of ServerConfig, or a key of one of its nested option objects. */
+type ConfigPath =
+  | Exclude<keyof ServerConfig & string, 'connectionLimits' | 'cors' | 'tracing'>
+  | `connectionLimits.${keyof ConnectionLimits & string}`
+  | `cors.${keyof CorsOptions & string}`
+  | `tracing.${keyof TracingInput & string}`;
+
+/** One command-line flag, written once: its parse option, its usage lines and where its value goes. */
+interface Flag {
+  readonly name: string;
+  readonly short?: string;
+  /** The value's placeholder in the usage text; a flag without one is a switch. */
+  readonly value?: string;
+  readonly help: string;
+  /** As a person would type it; read like a given value. */
+  readonly default?: string;
+  /** The default, in words, where it is not a value one types. */
+  readonly defaultHelp?: string;
+  /** Environment variables read, in order, when the flag is not given. */
+  readonly env?: readonly string[];
+  /** Takes several values: the words after the flag (vLLM's form), or the flag repeated. */
+  readonly multiple?: boolean;
+  /** Absent for --help and --version, which are actions, not settings. */
+  readonly to?: ConfigPath;
+  readonly read?: FlagReader<unknown>;
+  /** A switch's value when given; a switch without one is true when given and false otherwise. */
+  readonly whenSet?: unknown;
 }
 
-/** A bad command line: the message to print, and exit status 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+const modelFlag: FlagReader<string> = (text, flag) => {
+  if (!isPresetName(text) && !text.toLowerCase().endsWith('.gguf')) {
+    throw new UsageError(`${flag}: unknown model "${text}"; give a built-in model (${Object.keys(MODEL_PRESETS).join(', ')}) or the path of a .gguf file`);
+  }
+  return text;
+};
 
-const OPTIONS = {
-  host: { type: 'string', default: '127.0.0.1' },
-  port: { type: 'string', default: '8000' },
-  model: { type: 'string', default: 'dummy' },
-  'served-model-name': { type: 'string', multiple: true },
-  workers: { type: 'string' },
-  'threads-per-worker': { type: 'string' },
-  'max-num-seqs': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumSeqs) },
-  'max-num-batched-tokens': { type: 'string', default: String(ENGINE_DEFAULTS.maxNumBatchedTokens) },
-  'max-model-len': { type: 'string' },
-  kernels: { type: 'string', default: ENGINE_DEFAULTS.kernels },
-  'gpujs-mode': { type: 'string', default: ENGINE_DEFAULTS.gpujsMode },
-  seed: { type: 'string', default: '0' },
-  'api-key': { type: 'string' },
-  'metrics-api-key': { type: 'string' },
-  'allowed-hosts': { type: 'string' },
-  'headers-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.headersTimeoutSeconds) },
-  'body-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.bodyTimeoutSeconds) },
-  'keep-alive-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.keepAliveTimeoutSeconds) },
-  'stream-stall-timeout': { type: 'string', default: String(CONNECTION_DEFAULTS.streamStallTimeoutSeconds) },
-  'max-connections': { type: 'string', default: String(CONNECTION_DEFAULTS.maxConnections) },
-  'max-request-body': { type: 'string', default: '1mb' },
-  'request-timeout': { type: 'string', default: '0' },
-  'shutdown-grace': { type: 'string', default: '30' },
-  'engine-iteration-timeout': { type: 'string', default: '60' },
-  'chat-template-timeout': { type: 'string', default: '2' },
-  'log-level': { type: 'string', default: 'info' },
-  'enable-journey-tracing': { type: 'boolean', default: false },
-  'otlp-traces-endpoint': { type: 'string' },
-  'journey-tracing-sample-rate': { type: 'string', default: '1.0' },
-  'otel-service-name': { type: 'string' },
-  'allowed-origins': { type: 'string' },
-  'allowed-methods': { type: 'string' },
-  'allowed-headers': { type: 'string' },
-  'allow-credentials': { type: 'boolean', default: false },
-  'disable-log-stats': { type: 'boolean', default: false },
-  'enable-per-request-metrics': { type: 'boolean', default: false },
-  'journey-history': { type: 'string', default: '1000' },
-  'journey-step-sample-rate': { type: 'string', default: '0' },
-  'trace-url-template': { type: 'string' },
-  version: { type: 'boolean', short: 'v', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} satisfies ParseArgsConfig['options'];
+const seconds = (max: number, min = 0) => numberFlag(min, max);
 
+export const FLAGS: readonly Flag[] = [
+  { name: 'host', value: 'HOST', default: '127.0.0.1', to: 'host', help: 'address to listen on' },
+  { name: 'port', value: 'PORT', default: '8000', to: 'port', read: integerFlag(0, 65535), help: 'port to listen on; 0 picks a free one' },
+  {
+    name: 'model',
+    value: 'NAME|PATH',
+    default: 'dummy',
+    to: 'model',
+    read: modelFlag,
+    help: `a GGUF file (${supportedArchitectures().join(', ')}; weights ${COMPUTED_TYPES.map(ggmlTypeName).join(', ')}) or a built-in model with random weights: ${Object.keys(MODEL_PRESETS).join(', ')}`,
+  },
+  { name: 'served-model-name', value: 'NAME', multiple: true, to: 'servedModelName', defaultHelp: "the model's", help: 'model names clients may use, the first the primary; several names follow the flag, or repeat it' },
+  { name: 'workers', value: 'N', to: 'workers', read: integerFlag(1, 256), defaultHelp: 'one per 8 cores, at least 1', help: 'engine workers, each a whole engine with its own batch and KV cache' },
+  {
+    name: 'threads-per-worker',
+    value: 'N',
+    to: 'threadsPerWorker',
+    read: integerFlag(1, 64),
+    defaultHelp: 'the cores divided among the workers, at most 8',
+    help: `threads each engine's forward pass runs on, sharing every matmul and attention (kernels that run a thread team: ${THREADED_BACKENDS.join(', ')})`,
+  },
+  { name: 'max-num-seqs', value: 'N', default: String(ENGINE_DEFAULTS.maxNumSeqs), to: 'maxNumSeqs', read: integerFlag(1, 4096), help: 'sequences batched together per worker' },
+  { name: 'max-num-batched-tokens', value: 'N', default: String(ENGINE_DEFAULTS.maxNumBatchedTokens), to: 'maxNumBatchedTokens', read: integerFlag(1, 1 << 20), help: 'tokens computed per step per worker' },
+  { name: 'max-model-len', value: 'N', to: 'maxModelLen', read: integerFlag(2, 1 << 20), defaultHelp: "the model's", help: 'context window, prompt plus output' },
+  {
+    name: 'kernels',
+    value: 'NAME',
+    default: ENGINE_DEFAULTS.kernels,
+    to: 'kernels',
+    read: choiceFlag(KERNEL_SETTINGS),
+    help: `kernel backend: ${KERNEL_SETTINGS.join(', ')}; auto is WebAssembly SIMD on a CPU, gpu.js on WebGPU where an adapter exists and measures faster`,
+  },
+  { name: 'gpujs-mode', value: 'MODE', default: ENGINE_DEFAULTS.gpujsMode, to: 'gpujsMode', read: choiceFlag(GPUJS_MODES), help: `gpu.js backend when --kernels gpujs: ${GPUJS_MODES.join(', ')}` },
+  { name: 'seed', value: 'N', default: '0', to: 'seed', read: integerFlag(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), help: 'seed of the dummy weights and of unseeded requests' },
+  {
+    name: 'api-key',
+    value: 'KEY',
+    env: ['JOURNEY_API_KEY'],
+    to: 'apiKey',
+    read: textFlag,
+    help: 'require "Authorization: Bearer KEY" on every route that serves model output or data, all of /v1; /health, /version and /metrics stay open and carry no request content',
+  },
+  { name: 'metrics-api-key', value: 'KEY', env: ['JOURNEY_METRICS_API_KEY'], to: 'metricsApiKey', read: textFlag, help: 'require "Authorization: Bearer KEY" on /metrics too' },
+  {
+    name: 'allowed-hosts',
+    value: 'NAMES',
+    to: 'allowedHosts',
+    read: listFlag,
+    defaultHelp: 'loopback names when bound to loopback, against DNS rebinding; any otherwise',
+    help: 'host names the Host header may carry, comma-separated, "*" for any',
+  },
+  { name: 'headers-timeout', value: 'SECONDS', default: String(CONNECTION_DEFAULTS.headersTimeoutSeconds), to: 'connectionLimits.headersTimeoutSeconds', read: seconds(3600, 1), help: "a request's headers must arrive within this" },
+  { name: 'body-timeout', value: 'SECONDS', default: String(CONNECTION_DEFAULTS.bodyTimeoutSeconds), to: 'connectionLimits.bodyTimeoutSeconds', read: seconds(86400), help: 'the whole request, headers and body, must arrive within this; 0 = never' },
+  { name: 'keep-alive-timeout', value: 'SECONDS', default: String(CONNECTION_DEFAULTS.keepAliveTimeoutSeconds), to: 'connectionLimits.keepAliveTimeoutSeconds', read: seconds(3600), help: 'close idle keep-alive connections after this' },
+  {
+    name: 'stream-stall-timeout',
+    value: 'SECONDS',
+    default: String(CONNECTION_DEFAULTS.streamStallTimeoutSeconds),
+    to: 'connectionLimits.streamStallTimeoutSeconds',
+    read: seconds(86400),
+    help: 'disconnect a client that reads nothing of its response for this long and end its generation; 0 = never',
+  },
+  { name: 'max-connections', value: 'N', default: String(CONNECTION_DEFAULTS.maxConnections), to: 'connectionLimits.maxConnections', read: integerFlag(0, 1 << 20), help: 'close connections beyond this many as they arrive; 0 = no cap' },
+  { name: 'max-request-body', value: 'SIZE', default: '1mb', to: 'maxRequestBodyBytes', read: byteSizeFlag, help: 'largest request body, e.g. 65536, 512kb, 1mb' },
+  { name: 'request-timeout', value: 'SECONDS', default: '0', to: 'requestTimeoutSeconds', read: seconds(86400), help: 'abort generations running longer than this; 0 = never' },
+  { name: 'shutdown-grace', value: 'SECONDS', default: '30', to: 'shutdownGraceSeconds', read: seconds(3600), help: 'time in-flight requests get to finish on SIGINT/SIGTERM; a second signal ends it at once, a third exits without waiting' },
+  {
+    name: 'engine-iteration-timeout',
+    value: 'SECONDS',
+    default: '60',
+    to: 'engineIterationTimeoutSeconds',
+    read: seconds(86400),
+    help: 'a worker holding requests that finishes no engine step for this long fails them (engine_failure) and is replaced; 0 = never',
+  },
+  { name: 'chat-template-timeout', value: 'SECONDS', default: '2', to: 'chatTemplateTimeoutSeconds', read: seconds(3600, 0.001), help: "a model's chat template that renders one conversation for longer is stopped and its request refused with a 400" },
+  { name: 'allowed-origins', value: 'ORIGINS', to: 'cors.allowedOrigins', read: listFlag, defaultHelp: 'none, CORS off', help: 'CORS: origins browsers may call from, as a JSON list or comma-separated, "*" for any' },
+  { name: 'allowed-methods', value: 'METHODS', to: 'cors.allowedMethods', read: listFlag, defaultHelp: CORS_DEFAULTS.allowedMethods.join(','), help: 'CORS: methods allowed' },
+  { name: 'allowed-headers', value: 'HEADERS', to: 'cors.allowedHeaders', read: listFlag, defaultHelp: CORS_DEFAULTS.allowedHeaders.join(','), help: 'CORS: request headers allowed' },
+  { name: 'allow-credentials', to: 'cors.allowCredentials', whenSet: true, help: 'CORS: allow credentials (cookies, HTTP auth) from the allowed origins' },
+  { name: 'disable-log-stats', to: 'logStatsIntervalSeconds', whenSet: 0, help: 'no periodic engine stats line (running, waiting, KV use, throughput)' },
+  { name: 'enable-per-request-metrics', to: 'enablePerRequestMetrics', help: 'put a "metrics" object (TTFT, queue, prefill, decode, ...) on every response unless the request sends include_metrics: false' },
+  { name: 'journey-history', value: 'N', default: '1000', to: 'journeyHistory', read: integerFlag(0, 1_000_000), help: 'journeys kept for /v1/journeys and the viewer at /journeys; 0: none' },
+  { name: 'journey-step-sample-rate', value: 'R', default: '0', to: 'tracing.stepSampleRate', read: numberFlag(0, 1), help: 'with journey tracing, fraction of engine steps traced as llm_step spans linked to the requests in their batch' },
+  { name: 'trace-url-template', value: 'URL', to: 'traceUrlTemplate', read: urlFlag('{trace_id}'), help: "the viewer's link for a traced request, {trace_id} replaced, e.g. http://localhost:16686/trace/{trace_id} (Jaeger)" },
+  { name: 'log-level', value: 'LEVEL', default: 'info', to: 'logLevel', read: choiceFlag(LOG_LEVELS), help: LOG_LEVELS.join(', ') },
+  { name: 'enable-journey-tracing', to: 'tracing.enabled', help: 'record an llm_request span per request on the API thread and an llm_core span per sequence in the workers, exported over OTLP gRPC' },
+  {
+    name: 'otlp-traces-endpoint',
+    value: 'URL',
+    env: ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    to: 'tracing.endpoint',
+    read: urlFlag(),
+    help: 'where journey spans go, e.g. http://127.0.0.1:4317',
+  },
+  { name: 'journey-tracing-sample-rate', value: 'R', default: '1.0', to: 'tracing.sampleRate', read: numberFlag(0, 1), help: 'fraction of requests traced when the client sends no decision' },
+  { name: 'otel-service-name', value: 'NAME', to: 'tracing.serviceName', read: textFlag, defaultHelp: 'OTEL_SERVICE_NAME, else journey-llm', help: 'resource service.name' },
+  { name: 'version', short: 'v', help: 'print the version' },
+  { name: 'help', short: 'h', help: 'print this help' },
+];
+
+const HELP_COLUMN = 33;
+const WIDTH = 104;
+
+/** The usage text, every option line generated from FLAGS. */
 export const USAGE = `Usage: node lib/server.js [options]
 
 An OpenAI-compatible LLM inference server.
 
 Options:
-  --host HOST                    address to listen on (default 127.0.0.1)
-  --port PORT                    port to listen on (default 8000; 0 picks a free one)
-  --model NAME|PATH              a GGUF file (llama, qwen2, qwen3; F32, F16, BF16, Q8_0) or a built-in
-                                 model with random weights: ${Object.keys(MODEL_PRESETS).join(', ')} (default dummy)
-  --served-model-name NAME...    model names clients may use, the first the primary (default: the model's);
-                                 several names follow the flag, or repeat it
-  --workers N                    engine workers, each a whole engine with its own batch and KV cache
-                                 (default 1, one more per 8 cores past 8)
-  --threads-per-worker N         threads each engine's forward pass runs on, sharing every matmul and
-                                 attention (wasm kernels; default: the cores divided among the workers,
-                                 at most 8)
-  --max-num-seqs N               sequences batched together per worker (default ${ENGINE_DEFAULTS.maxNumSeqs})
-  --max-num-batched-tokens N     tokens computed per step per worker (default ${ENGINE_DEFAULTS.maxNumBatchedTokens})
-  --max-model-len N              context window, prompt plus output (default: the model's)
-  --kernels NAME                 kernel backend: ${KERNEL_SETTINGS.join(', ')} (default ${ENGINE_DEFAULTS.kernels}: WebAssembly
-                                 SIMD on a CPU; gpu.js on WebGPU where an adapter exists and measures faster)
-  --gpujs-mode MODE              gpu.js backend when --kernels gpujs: ${GPUJS_MODES.join(', ')} (default ${ENGINE_DEFAULTS.gpujsMode})
-  --seed N                       seed of the dummy weights and of unseeded requests (default 0)
-  --api-key KEY                  require "Authorization: Bearer KEY" on every route that serves model
-                                 output or data, all of /v1 (also JOURNEY_API_KEY); /health, /version
-                                 and /metrics stay open and carry no request content
-  --metrics-api-key KEY          require "Authorization: Bearer KEY" on /metrics too (also JOURNEY_METRICS_API_KEY)
-  --allowed-hosts NAMES          comma-separated host names the Host header may carry, "*" for any
-                                 (default: loopback names when bound to loopback, against DNS rebinding;
-                                 any otherwise)
-  --headers-timeout SECONDS      a request's headers must arrive within this (default ${CONNECTION_DEFAULTS.headersTimeoutSeconds})
-  --body-timeout SECONDS         the whole request, headers and body, must arrive within this; 0 = never
-                                 (default ${CONNECTION_DEFAULTS.bodyTimeoutSeconds})
-  --keep-alive-timeout SECONDS   close idle keep-alive connections after this (default ${CONNECTION_DEFAULTS.keepAliveTimeoutSeconds})
-  --stream-stall-timeout SECONDS disconnect a client that reads nothing of its response for this long
-                                 and end its generation; 0 = never (default ${CONNECTION_DEFAULTS.streamStallTimeoutSeconds})
-  --max-connections N            close connections beyond this many as they arrive; 0 = no cap (default ${CONNECTION_DEFAULTS.maxConnections})
-  --max-request-body SIZE        largest request body, e.g. 65536, 512kb, 1mb (default 1mb)
-  --request-timeout SECONDS      abort generations running longer than this; 0 = never (default 0)
-  --shutdown-grace SECONDS       time in-flight requests get to finish on SIGINT/SIGTERM (default 30);
-                                 a second signal ends it at once, a third exits without waiting
-  --engine-iteration-timeout SECONDS  a worker holding requests that finishes no engine step for this
-                                 long fails them (engine_failure) and is replaced; 0 = never (default 60)
-  --chat-template-timeout SECONDS  a model's chat template that renders one conversation for longer is
-                                 stopped and its request refused with a 400 (default 2)
-  --allowed-origins ORIGINS      CORS: origins browsers may call from, as a JSON list or comma-separated,
-                                 "*" for any (default: none, CORS off)
-  --allowed-methods METHODS      CORS: methods allowed (default GET,POST,OPTIONS)
-  --allowed-headers HEADERS      CORS: request headers allowed (default authorization,content-type,x-request-id)
-  --allow-credentials            CORS: allow credentials (cookies, HTTP auth) from the allowed origins
-  --disable-log-stats            no periodic engine stats line (running, waiting, KV use, throughput)
-  --enable-per-request-metrics   put a "metrics" object (TTFT, queue, prefill, decode, ...) on every
-                                 response unless the request sends include_metrics: false
-  --journey-history N            journeys kept for /v1/journeys and the viewer at /journeys (default 1000; 0: none)
-  --journey-step-sample-rate R   with journey tracing, fraction of engine steps traced as llm_step spans
-                                 linked to the requests in their batch (default 0)
-  --trace-url-template URL       the viewer's link for a traced request, {trace_id} replaced, e.g.
-                                 http://localhost:16686/trace/{trace_id} (Jaeger)
-  --log-level LEVEL              ${LOG_LEVELS.join(', ')} (default info)
-  --enable-journey-tracing       record an llm_request span per request on the API thread and an
-                                 llm_core span per sequence in the workers, exported over OTLP gRPC
-  --otlp-traces-endpoint URL     e.g. http://127.0.0.1:4317 (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-                                 then OTEL_EXPORTER_OTLP_ENDPOINT)
-  --journey-tracing-sample-rate R  fraction of requests traced when the client sends no decision (default 1.0)
-  --otel-service-name NAME       resource service.name (default: OTEL_SERVICE_NAME, else journey-llm)
-  -v, --version                  print the version
-  -h, --help                     print this help
-`;
+${FLAGS.map(usageLines).join('')}`;
+
+/** createServer's options from a parsed command line: every flag but the two that only the command uses. */
+export function serverOptions(config: ServerConfig): ServerOptions {
+  const { shutdownGraceSeconds: _grace, logLevel: _level, ...options } = config;
+  return options;
+}
 
 /** Parses argv (without node and the script) and the environment; throws UsageError. */
 export function parseServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' | 'version' {
-  let values;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
-    ({ values } = parseArgs({ args: normaliseArgs(argv), options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: normaliseArgs(argv), options: parseOptions(), strict: true, allowPositionals: false }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
   if (values.version) return 'version';
-  const model = values.model;
-  if (!isPresetName(model) && !model.toLowerCase().endsWith('.gguf')) {
-    throw new UsageError(`--model: unknown model "${model}"; give a built-in model (${Object.keys(MODEL_PRESETS).join(', ')}) or the path of a .gguf file`);
+  const config: Record<string, unknown> = {};
+  for (const flag of FLAGS) {
+    if (!flag.to) continue;
+    const value = flagValue(flag, values[flag.name], env);
+    if (value !== undefined) place(config, flag.to, value);
   }
-  const kernels = values.kernels as KernelsSetting;
-  if (!KERNEL_SETTINGS.includes(kernels)) throw new UsageError(`--kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
-  const gpujsMode = values['gpujs-mode'] as GpuJsMode;
-  if (!GPUJS_MODES.includes(gpujsMode)) throw new UsageError(`--gpujs-mode must be one of ${GPUJS_MODES.join(', ')}`);
-  const logLevel = values['log-level'] as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const endpoint = tracesEndpointFrom(values['otlp-traces-endpoint'], env);
-  const tracingEnabled = values['enable-journey-tracing'];
-  if (tracingEnabled && endpoint === null) {
-    throw new UsageError('--enable-journey-tracing needs --otlp-traces-endpoint (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT)');
-  }
-  if (endpoint !== null && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--otlp-traces-endpoint must be an http(s) URL, got "${endpoint}"`);
-  const apiKey = values['api-key'] ?? env.JOURNEY_API_KEY ?? null;
-  if (apiKey === '') throw new UsageError('--api-key must not be empty');
-  const metricsApiKey = values['metrics-api-key'] ?? env.JOURNEY_METRICS_API_KEY ?? null;
-  if (metricsApiKey === '') throw new UsageError('--metrics-api-key must not be empty');
-  const allowedHosts = values['allowed-hosts']?.split(',').map((h) => h.trim()).filter((h) => h !== '');
-  if (allowedHosts?.length === 0) throw new UsageError('--allowed-hosts must name at least one host, or "*"');
-  const connectionLimits: ConnectionLimits = {
-    headersTimeoutSeconds: number(values['headers-timeout'], '--headers-timeout', 1, 3600),
-    bodyTimeoutSeconds: number(values['body-timeout'], '--body-timeout', 0, 86400),
-    keepAliveTimeoutSeconds: number(values['keep-alive-timeout'], '--keep-alive-timeout', 0, 3600),
-    streamStallTimeoutSeconds: number(values['stream-stall-timeout'], '--stream-stall-timeout', 0, 86400),
-    maxConnections: integer(values['max-connections'], '--max-connections', 0, 1 << 20),
-  };
-  const limitsProblem = connectionLimitsProblem(connectionLimits);
-  if (limitsProblem !== null) throw new UsageError(`--headers-timeout / --body-timeout: ${limitsProblem}`);
-  return {
-    host: values.host,
-    port: integer(values.port, '--port', 0, 65535),
-    model,
-    servedModelNames: values['served-model-name'] ?? [defaultServedModelName(model)],
-    workers: values.workers === undefined ? undefined : integer(values.workers, '--workers', 1, 256),
-    threadsPerWorker: values['threads-per-worker'] === undefined ? undefined : integer(values['threads-per-worker'], '--threads-per-worker', 1, 64),
-    maxNumSeqs: integer(values['max-num-seqs'], '--max-num-seqs', 1, 4096),
-    maxNumBatchedTokens: integer(values['max-num-batched-tokens'], '--max-num-batched-tokens', 1, 1 << 20),
-    maxModelLen: values['max-model-len'] === undefined ? undefined : integer(values['max-model-len'], '--max-model-len', 2, 1 << 20),
-    kernels,
-    gpujsMode,
-    seed: integer(values.seed, '--seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-    apiKey,
-    metricsApiKey,
-    allowedHosts,
-    connectionLimits,
-    cors: corsOptions(values),
-    logStatsIntervalSeconds: values['disable-log-stats'] ? 0 : 10,
-    enablePerRequestMetrics: values['enable-per-request-metrics'],
-    journeyHistory: integer(values['journey-history'], '--journey-history', 0, 1_000_000),
-    traceUrlTemplate: traceUrlTemplate(values['trace-url-template']),
-    maxRequestBodyBytes: byteSize(values['max-request-body'], '--max-request-body'),
-    requestTimeoutSeconds: number(values['request-timeout'], '--request-timeout', 0, 86400),
-    shutdownGraceSeconds: number(values['shutdown-grace'], '--shutdown-grace', 0, 3600),
-    engineIterationTimeoutSeconds: number(values['engine-iteration-timeout'], '--engine-iteration-timeout', 0, 86400),
-    chatTemplateTimeoutSeconds: number(values['chat-template-timeout'], '--chat-template-timeout', 0.001, 3600),
-    logLevel,
-    tracing: {
-      enabled: tracingEnabled,
-      ...(endpoint !== null ? { endpoint } : {}),
-      sampleRate: number(values['journey-tracing-sample-rate'], '--journey-tracing-sample-rate', 0, 1),
-      stepSampleRate: number(values['journey-step-sample-rate'], '--journey-step-sample-rate', 0, 1),
-      ...(values['otel-service-name'] !== undefined ? { serviceName: values['otel-service-name'] } : {}),
-    },
-  };
+  return checked(config);
 }
 
-function integer(text: string, flag: string, min: number, max: number): number {
-  // digits only: "1e3" and "0x10" are numbers to Number(), not integers a person types
-  return flagNumber(/^\s*-?\d+\s*$/.test(text) ? text : 'NaN', text, flag, { min, max, integer: true });
+/** A flag's value: given, else from the environment, else its default; undefined when none. */
+function flagValue(flag: Flag, given: string | boolean | (string | boolean)[] | undefined, env: NodeJS.ProcessEnv): unknown {
+  const option = `--${flag.name}`;
+  if (flag.value === undefined) return given ? (flag.whenSet ?? true) : flag.whenSet === undefined ? false : undefined;
+  const read = flag.read ?? ((text: string) => text);
+  if (Array.isArray(given)) return given.map((text) => read(String(text), option));
+  if (typeof given === 'string') return read(given, option);
+  const fromEnv = flag.env?.map((name) => env[name]).find((v) => v !== undefined);
+  if (fromEnv !== undefined) return read(fromEnv, option);
+  return flag.default !== undefined ? read(flag.default, option) : undefined;
+}
+
+/** Sets `path` ("a" or "a.b") of `config` to `value`. */
+function place(config: Record<string, unknown>, path: string, value: unknown): void {
+  const [head, leaf] = path.split('.');
+  if (leaf === undefined) config[head] = value;
+  else config[head] = { ...(config[head] as object | undefined), [leaf]: value };
+}
+
+/** What no single flag can check: flags that need each other, and the defaults that depend on others. */
+function checked(config: Record<string, unknown>): ServerConfig {
+  const draft = config as { -readonly [K in keyof ServerConfig]: ServerConfig[K] };
+  draft.servedModelName ??= [defaultServedModelName(draft.model)];
+  if (draft.tracing.enabled && draft.tracing.endpoint === undefined) {
+    throw new UsageError('--enable-journey-tracing needs --otlp-traces-endpoint (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT)');
+  }
+  const limitsProblem = connectionLimitsProblem(draft.connectionLimits as ConnectionLimits);
+  if (limitsProblem !== null) throw new UsageError(`--headers-timeout / --body-timeout: ${limitsProblem}`);
+  if (draft.cors !== undefined) {
+    if (draft.cors.allowedOrigins === undefined) throw new UsageError('--allowed-methods, --allowed-headers and --allow-credentials need --allowed-origins');
+    draft.cors = { ...CORS_DEFAULTS, ...draft.cors };
+    const problem = corsProblem(draft.cors);
+    if (problem !== null) throw new UsageError(`--allowed-origins '*' with --allow-credentials: ${problem}`);
+  }
+  return draft;
+}
+
+function parseOptions() {
+  return Object.fromEntries(
+    FLAGS.map((f) => [f.name, { type: f.value === undefined ? ('boolean' as const) : ('string' as const), ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
+  );
 }
 
 /**
  * What parseArgs cannot take as written: a negative number after a flag ("--seed -1", which it
- * reads as an option) becomes "--seed=-1", and several names after --served-model-name (vLLM's
- * form) become one flag per name.
+ * reads as an option) becomes "--seed=-1", and several values after a flag that takes many
+ * (vLLM's "--served-model-name a b") become one flag per value.
  */
 function normaliseArgs(argv: readonly string[]): string[] {
+  const many = new Set(FLAGS.filter((f) => f.multiple).map((f) => `--${f.name}`));
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--served-model-name') {
-      while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) out.push(`--served-model-name=${argv[++i]}`);
-      if (out.at(-1)?.startsWith('--served-model-name=') !== true) out.push(arg); // no name: parseArgs says so
+    if (many.has(arg)) {
+      const before = out.length;
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) out.push(`${arg}=${argv[++i]}`);
+      if (out.length === before) out.push(arg); // no value: parseArgs says so
       continue;
     }
     if (arg.startsWith('--') && !arg.includes('=') && i + 1 < argv.length && /^-\d+(\.\d+)?$/.test(argv[i + 1])) {
@@ -277,75 +272,36 @@ function normaliseArgs(argv: readonly string[]): string[] {
   return out;
 }
 
-function traceUrlTemplate(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  if (!/^https?:\/\//.test(text) || !text.includes('{trace_id}')) throw new UsageError(`--trace-url-template must be an http(s) URL containing {trace_id}, got "${text}"`);
-  return text;
-}
-
-/** A list flag: a JSON array (vLLM's form) or comma-separated values. */
-function listFlag(text: string, flag: string): string[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      throw new UsageError(`${flag} must be a JSON list or comma-separated values, got "${text}"`);
+/** A flag's lines of the usage text: the flag and its placeholder, then its help wrapped beside them. */
+function usageLines(flag: Flag): string {
+  const label = `  ${flag.short ? `-${flag.short}, ` : ''}--${flag.name}${flag.value ? ` ${flag.value}${flag.multiple ? '...' : ''}` : ''}`;
+  const notes = [
+    flag.env ? `also ${flag.env.join(', then ')}` : null,
+    flag.default !== undefined ? `default ${flag.default}` : flag.defaultHelp !== undefined ? `default: ${flag.defaultHelp}` : null,
+  ].filter((n) => n !== null);
+  const words = `${flag.help}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`.split(' ');
+  const lines: string[] = [];
+  let line = label.length < HELP_COLUMN - 1 ? label.padEnd(HELP_COLUMN) : `${label}  `;
+  let empty = true;
+  for (const word of words) {
+    if (!empty && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(HELP_COLUMN);
+      empty = true;
     }
-    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) throw new UsageError(`${flag} must be a list of strings`);
-    return parsed;
+    line += empty ? word : ` ${word}`;
+    empty = false;
   }
-  return trimmed.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  lines.push(line);
+  return lines.map((l) => `${l}\n`).join('');
 }
 
-function corsOptions(values: { 'allowed-origins'?: string; 'allowed-methods'?: string; 'allowed-headers'?: string; 'allow-credentials'?: boolean }): CorsOptions | undefined {
-  if (values['allowed-origins'] === undefined) {
-    if (values['allowed-methods'] !== undefined || values['allowed-headers'] !== undefined || values['allow-credentials']) {
-      throw new UsageError('--allowed-methods, --allowed-headers and --allow-credentials need --allowed-origins');
-    }
-    return undefined;
-  }
-  const allowedOrigins = listFlag(values['allowed-origins'], '--allowed-origins');
-  if (allowedOrigins.length === 0) throw new UsageError('--allowed-origins must name at least one origin, or "*"');
-  const options: CorsOptions = {
-    allowedOrigins,
-    allowedMethods: values['allowed-methods'] !== undefined ? listFlag(values['allowed-methods'], '--allowed-methods') : ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: values['allowed-headers'] !== undefined ? listFlag(values['allowed-headers'], '--allowed-headers') : ['authorization', 'content-type', 'x-request-id'],
-    allowCredentials: values['allow-credentials'] ?? false,
-  };
-  const problem = corsProblem(options);
-  if (problem !== null) throw new UsageError(`--allowed-origins '*' with --allow-credentials: ${problem}`);
-  return options;
-}
+/** Start-up errors speak of option names (maxModelLen); a person typed flags (--max-model-len). */
+const FLAG_OF_OPTION: ReadonlyMap<string, string> = new Map(
+  FLAGS.filter((f) => f.to !== undefined && /[A-Z]/.test(f.to)).map((f) => [(f.to as string).split('.').at(-1) as string, `--${f.name}`]),
+);
 
-/** Start-up errors speak of the engine's fields; a person typed flags. */
-const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
-  maxModelLen: '--max-model-len',
-  maxNumSeqs: '--max-num-seqs',
-  maxNumBatchedTokens: '--max-num-batched-tokens',
-  gpujsMode: '--gpujs-mode',
-};
-
-/** `message` with engine field names replaced by the flags that set them. */
+/** `message` with option names replaced by the flags that set them. */
 export function inFlagTerms(message: string): string {
-  return message.replace(/\b(maxModelLen|maxNumSeqs|maxNumBatchedTokens|gpujsMode)\b/g, (name) => FLAG_OF_FIELD[name] ?? name);
-}
-
-function number(text: string, flag: string, min: number, max: number): number {
-  return flagNumber(text.trim() === '' ? 'NaN' : text, text, flag, { min, max });
-}
-
-function flagNumber(parsed: string, text: string, flag: string, rule: NumberRule): number {
-  const value = Number(parsed);
-  const problem = numberProblem(value, rule);
-  if (problem !== null) throw new UsageError(`${flag} must be ${rule.integer ? 'an integer' : 'a number'} from ${rule.min} to ${rule.max}, got "${text}"`);
-  return value;
-}
-
-function byteSize(text: string, flag: string): number {
-  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(text.trim());
-  const value = match ? Number(match[1]) * { b: 1, kb: 1024, mb: 1024 * 1024 }[(match[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb'] : NaN;
-  if (!Number.isSafeInteger(value) || value < 1 || value > 1 << 30) throw new UsageError(`${flag} must be a size like 65536, 512kb or 1mb (at most 1024mb), got "${text}"`);
-  return value;
+  return message.replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (name) => FLAG_OF_OPTION.get(name) ?? name);
 }

@@ -12,11 +12,20 @@ export { parameterCount } from './models/llama/llama-config.js';
 export type { LlamaConfig } from './models/llama/llama-config.js';
 export type { ModelConfig } from './models/architecture.js';
 export { ByteTokenizer, SPECIAL_TOKENS } from './tokenizer/byte-tokenizer.js';
-export { applyChatTemplate } from './tokenizer/chat-template.js';
-export type { ChatMessage, ChatRole } from './tokenizer/chat-template.js';
+export type { ChatMessage, ChatRole } from './tokenizer/chat-message.js';
 export * from './errors.js';
-export { createEngineClient, defaultWorkerCount } from './pool/engine-client.js';
-export type { EngineClient, EngineClientOptions } from './pool/engine-client.js';
+export { createPoolEngine, defaultWorkerCount } from './pool/pool-engine.js';
+export type { PoolEngine, PoolEngineOptions } from './pool/pool-engine.js';
+export {
+  /** @deprecated the pool-backed engine is now `createPoolEngine` */
+  createPoolEngine as createEngineClient,
+} from './pool/pool-engine.js';
+export type {
+  /** @deprecated now `PoolEngine` */
+  PoolEngine as EngineClient,
+  /** @deprecated now `PoolEngineOptions` */
+  PoolEngineOptions as EngineClientOptions,
+} from './pool/pool-engine.js';
 export { runEngineWorker } from './pool/engine-loop.js';
 export type { EngineWorkerTask } from './pool/engine-loop.js';
 export type { WorkerStats } from './pool/replica.js';

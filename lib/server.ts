@@ -8,7 +8,7 @@
 import { createServer, type JourneyServer } from './api/create-server.js';
 import { ModelLoadError } from './formats/model-load-error.js';
 import { packageVersion } from './api/routes/info.js';
-import { inFlagTerms, parseServerConfig, USAGE, UsageError } from './config.js';
+import { inFlagTerms, parseServerConfig, serverOptions, USAGE, UsageError } from './config.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
@@ -33,35 +33,7 @@ async function main(): Promise<void> {
   let server: JourneyServer | undefined;
   let url: string;
   try {
-    server = await createServer({
-      host: config.host,
-      port: config.port,
-      model: config.model,
-      servedModelName: config.servedModelNames,
-      ...(config.workers !== undefined ? { workers: config.workers } : {}),
-      ...(config.threadsPerWorker !== undefined ? { threadsPerWorker: config.threadsPerWorker } : {}),
-      maxNumSeqs: config.maxNumSeqs,
-      maxNumBatchedTokens: config.maxNumBatchedTokens,
-      ...(config.maxModelLen !== undefined ? { maxModelLen: config.maxModelLen } : {}),
-      kernels: config.kernels,
-      gpujsMode: config.gpujsMode,
-      seed: config.seed,
-      apiKey: config.apiKey,
-      metricsApiKey: config.metricsApiKey,
-      ...(config.allowedHosts !== undefined ? { allowedHosts: config.allowedHosts } : {}),
-      connectionLimits: config.connectionLimits,
-      ...(config.cors ? { cors: config.cors } : {}),
-      logStatsIntervalSeconds: config.logStatsIntervalSeconds,
-      enablePerRequestMetrics: config.enablePerRequestMetrics,
-      journeyHistory: config.journeyHistory,
-      ...(config.traceUrlTemplate !== undefined ? { traceUrlTemplate: config.traceUrlTemplate } : {}),
-      maxRequestBodyBytes: config.maxRequestBodyBytes,
-      requestTimeoutSeconds: config.requestTimeoutSeconds,
-      engineIterationTimeoutSeconds: config.engineIterationTimeoutSeconds,
-      chatTemplateTimeoutSeconds: config.chatTemplateTimeoutSeconds,
-      tracing: config.tracing,
-      logger,
-    });
+    server = await createServer({ ...serverOptions(config), logger });
     ({ url } = await server.listen());
   } catch (err) {
     // one line a supervisor can show, never a stack; workers already started are stopped
@@ -74,8 +46,8 @@ async function main(): Promise<void> {
   logger.info('journey-llm listening', {
     url,
     model: config.model,
-    servedModelNames: config.servedModelNames,
-    workers: 'numWorkers' in engine ? engine.numWorkers : 1,
+    servedModelNames: config.servedModelName,
+    workers: engine.numReplicas,
     threadsPerWorker: engine.config.threadsPerWorker,
     kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
     maxModelLen: engine.config.maxModelLen,

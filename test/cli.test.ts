@@ -68,7 +68,7 @@ describe('command line', () => {
     [['--port', '70000'], /--port/],
     [['--workers', '0'], /--workers/],
     [['--threads-per-worker', '0'], /--threads-per-worker/],
-    [['--threads-per-worker', '2', '--kernels', 'reference'], /threadsPerWorker above 1 needs the wasm kernels/],
+    [['--threads-per-worker', '2', '--kernels', 'reference'], /--threads-per-worker above 1 needs kernels that run a thread team \(wasm\)/],
     [['--model', 'gpt-9'], /unknown model/],
     [['--kernels', 'cuda'], /--kernels/],
     [['--log-level', 'loud'], /--log-level/],
@@ -110,11 +110,11 @@ describe('command line', () => {
     const config = parseServerConfig(['--seed', '-1', '--served-model-name', 'a', 'b', '--port', '0', '--allowed-origins', '["https://app.example"]']);
     assert.ok(typeof config === 'object');
     assert.equal(config.seed, -1);
-    assert.deepEqual(config.servedModelNames, ['a', 'b']);
+    assert.deepEqual(config.servedModelName, ['a', 'b']);
     assert.deepEqual(config.cors?.allowedOrigins, ['https://app.example']);
     const repeated = parseServerConfig(['--served-model-name', 'x', '--served-model-name', 'y']);
     assert.ok(typeof repeated === 'object');
-    assert.deepEqual(repeated.servedModelNames, ['x', 'y']);
+    assert.deepEqual(repeated.servedModelName, ['x', 'y']);
     assert.throws(() => parseServerConfig(['--allowed-methods', 'GET']), /--allowed-origins/);
     const { code, stdout } = await run(['--version']);
     assert.equal(code, 0);

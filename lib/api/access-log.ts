@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { boundText } from '../util/bound-text.js';
 import type { Logger } from '../util/logger.js';
+import { monotonicMs, monotonicNs, msSince } from '../util/clock.js';
 
 /** What a route adds to its request's access-log line (token counts, latencies, trace ids). */
 export type AccessFields = Record<string, unknown>;
@@ -19,7 +20,7 @@ const WARN_EVERY_MS = 5000;
 export function accessLog(logger: Logger) {
   const lastWarn = new Map<number, { at: number; suppressed: number }>();
   return async (ctx: Context, next: Next) => {
-    const start = process.hrtime.bigint();
+    const start = monotonicNs();
     ctx.res.once('close', () => {
       // a response that never finished (its client left, or stopped reading and was closed):
       // nginx's 499, whatever status its headers had said
@@ -30,14 +31,14 @@ export function accessLog(logger: Logger) {
         route: typeof matched === 'string' ? matched : `unmatched ${boundText(ctx.path, 64)}`,
         status,
         ...(ctx.res.getHeader('x-request-id') ? { requestId: String(ctx.res.getHeader('x-request-id')) } : {}),
-        durationMs: Number(process.hrtime.bigint() - start) / 1e6,
+        durationMs: msSince(start),
         ...((ctx.state.access as AccessFields | undefined) ?? {}),
       };
       if (status !== 503 && status !== 504) {
         logger.info('request', line);
         return;
       }
-      const now = performance.now();
+      const now = monotonicMs();
       const last = lastWarn.get(status);
       if (last && now - last.at < WARN_EVERY_MS) {
         last.suppressed++;

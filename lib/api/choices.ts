@@ -6,6 +6,7 @@ import type { TraceOptions } from '../engine/trace-options.js';
 import type { ChoiceEvent } from '../observe/request-observer.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { deriveSeed } from '../util/rng.js';
+import { monotonicNs } from '../util/clock.js';
 
 /** One completion the request asked for: choice `index` of prompt `promptIndex`. */
 export interface ChoiceSpec {
@@ -40,7 +41,7 @@ export class ChoiceStreams {
     // every choice listens to it: n choices are n listeners, not a leak
     setMaxListeners(specs.length + 10, combined);
     const stampCommit = () => {
-      if (this.firstCommitNs === 0n) this.firstCommitNs = process.hrtime.bigint();
+      if (this.firstCommitNs === 0n) this.firstCommitNs = monotonicNs();
     };
     try {
       for (const spec of specs) {

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { monotonicMs } from '../util/clock.js';
 
 /** Why the guard closed a connection. */
 export type GuardReason = 'stalled' | 'pipelined';
@@ -14,7 +15,7 @@ export interface ConnectionGuardLimits {
 /** What a connection had waiting when last looked at. */
 interface Watch {
   bytesWritten: number;
-  /** performance.now() of the last progress, or of when bytes started waiting. */
+  /** monotonicMs() of the last progress, or of when bytes started waiting. */
   since: number;
 }
 
@@ -44,11 +45,11 @@ export class ConnectionGuard {
   /** Watches every connection `server` accepts. */
   attach(server: http.Server): void {
     server.on('connection', (socket: Socket) => {
-      this.watched.set(socket, { bytesWritten: 0, since: performance.now() });
+      this.watched.set(socket, { bytesWritten: 0, since: monotonicMs() });
       socket.once('close', () => this.watched.delete(socket));
     });
     if (this.limits.stallMs > 0) {
-      this.timer = setInterval(() => this.check(performance.now()), Math.max(50, Math.min(1000, this.limits.stallMs / 4)));
+      this.timer = setInterval(() => this.check(monotonicMs()), Math.max(50, Math.min(1000, this.limits.stallMs / 4)));
       this.timer.unref();
     }
   }

@@ -10,6 +10,13 @@ export interface CorsOptions {
   readonly allowCredentials: boolean;
 }
 
+/** What a CORS setting that names only its origins gets for the rest. */
+export const CORS_DEFAULTS: Omit<CorsOptions, 'allowedOrigins'> = Object.freeze({
+  allowedMethods: ['GET', 'POST', 'OPTIONS'],
+  allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+  allowCredentials: false,
+});
+
 /**
  * Why these options are refused, or null. Any origin with credentials would let every website
  * a user visits act with the user's credentials and read the answers: the CORS standard refuses

@@ -11,11 +11,10 @@ import { JourneyStore } from '../observe/journey/journey-store.js';
 import { combineObservers, type RequestObserver } from '../observe/request-observer.js';
 import type { ApiTracing } from '../observe/tracing/api-tracing.js';
 import { resolveTracingConfig, type TracingConfig, type TracingInput } from '../observe/tracing/tracing-config.js';
-import { EngineClient, startEngineClient, workerCount, type EngineClientOptions } from '../pool/engine-client.js';
+import { startPoolEngine, workerCount, type PoolEngine, type PoolEngineOptions } from '../pool/pool-engine.js';
 import { ModelLoadError } from '../formats/model-load-error.js';
 import { TOKENIZER_POOL_DEFAULTS, TokenizerPool } from '../pool/tokenizer-pool.js';
 import { inlinePromptTokenizer, type PromptTokenizer } from '../tokenizer/prompt-tokenizer.js';
-import { VocabTokenizer } from '../tokenizer/vocab-tokenizer.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { raceTimeout } from '../util/race-timeout.js';
 import { createApp } from './app.js';
@@ -27,7 +26,7 @@ import { defaultAllowedHosts, isLoopbackHost } from './host-check.js';
 import { packageVersion } from './routes/info.js';
 import { servedModels } from './served-models.js';
 
-export interface ServerOptions extends Omit<EngineClientOptions, 'tracing'> {
+export interface ServerOptions extends Omit<PoolEngineOptions, 'tracing'> {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
@@ -132,7 +131,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Journey
  */
 async function startPromptTokenizer(engine: Engine, logger: Logger, templateTimeoutMs: number): Promise<PromptTokenizer> {
   const tokenizer = engine.tokenizer;
-  if (!(tokenizer instanceof VocabTokenizer)) return inlinePromptTokenizer(tokenizer);
+  if (tokenizer.cheap) return inlinePromptTokenizer(tokenizer);
   if (tokenizer.usesFallbackTemplate) logger.warn('the model file has no chat template; chat requests use ChatML, as llama.cpp does', { model: engine.config.model });
   const pool = await TokenizerPool.start(tokenizer, { ...TOKENIZER_POOL_DEFAULTS, templateTimeoutMs, logger });
   try {
@@ -150,19 +149,17 @@ function allowedHostsFor(options: ServerOptions): readonly string[] | null {
   return isLoopbackHost(host) ? defaultAllowedHosts(host) : null;
 }
 
-async function startPool(options: ServerOptions, tracing: TracingConfig, logger: Logger): Promise<EngineClient> {
+async function startPool(options: ServerOptions, tracing: TracingConfig, logger: Logger): Promise<PoolEngine> {
   const prepared = await prepareEngine(options, workerCount(options));
   logger.debug('kernel backend', { kernels: prepared.config.kernels, gpujsMode: prepared.config.gpujsMode, reason: prepared.reason });
-  return startEngineClient(prepared, { ...options, tracing, logger });
+  return startPoolEngine(prepared, { ...options, tracing, logger });
 }
 
 function tracingStats(engine: Engine, api: ApiTracing | null): ThreadTracingStats[] {
   if (!api) return [];
   const counts = api.tracing?.counts ?? { exported: 0, dropped: 0, failed: 0 };
   const all: ThreadTracingStats[] = [{ thread: 'api', openSpans: api.numOpenSpans, ...counts }];
-  if (engine instanceof EngineClient) {
-    for (const w of engine.workerStats()) all.push({ thread: `engine-worker-${w.index}`, ...w.tracing, openSpans: w.tracing.openSpans });
-  }
+  for (const r of engine.replicaTracing()) all.push({ thread: `engine-worker-${r.replica}`, openSpans: r.openSpans, exported: r.exported, dropped: r.dropped, failed: r.failed });
   return all;
 }
 

@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/logger.js';
+import { monotonicMs } from '../util/clock.js';
 
 /**
  * Every `intervalMs` while the engine is busy, one info line with what vLLM's periodic line
@@ -7,10 +8,10 @@ import type { Logger } from '../util/logger.js';
  * the interval. Quiet while idle. Returns a function that stops it.
  */
 export function startEngineLog(engine: Engine, totals: () => { readonly prompt: number; readonly generation: number }, logger: Logger, intervalMs: number): () => void {
-  let last = { ...totals(), at: performance.now(), preemptions: engine.stats().numPreemptions };
+  let last = { ...totals(), at: monotonicMs(), preemptions: engine.stats().numPreemptions };
   const timer = setInterval(() => {
     const stats = engine.stats();
-    const now = { ...totals(), at: performance.now(), preemptions: stats.numPreemptions };
+    const now = { ...totals(), at: monotonicMs(), preemptions: stats.numPreemptions };
     const seconds = (now.at - last.at) / 1000;
     const busy = stats.numRunning + stats.numWaiting > 0 || now.prompt !== last.prompt || now.generation !== last.generation;
     if (busy) {

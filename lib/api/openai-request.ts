@@ -3,7 +3,7 @@ import type { SamplingParamsInput } from '../engine/sampling-params.js';
 import { InvalidRequestError } from '../errors.js';
 import { boundText } from '../util/bound-text.js';
 import type { NumberRule } from '../util/number-rule.js';
-import type { ChatMessage } from '../tokenizer/chat-template.js';
+import type { ChatMessage } from '../tokenizer/chat-message.js';
 import { checkRequestFields } from './request-fields.js';
 
 /** What a generation request asks for, whatever route it came by. */

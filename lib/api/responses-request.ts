@@ -1,5 +1,5 @@
 import { SAMPLING_RULES } from '../decode/rules.js';
-import type { ChatMessage } from '../tokenizer/chat-template.js';
+import type { ChatMessage } from '../tokenizer/chat-message.js';
 import type { ChatRequest } from './openai-request.js';
 import { asObject, checkMessageFields, invalid, optional, optionalBoolean, parseContent, parseModel, parseRole } from './openai-request.js';
 import { checkRequestFields } from './request-fields.js';

@@ -5,6 +5,7 @@ import { hasWebGpuAdapter } from './gpujs/webgpu-setup.js';
 import { f32Tensor } from '../tensors/weights.js';
 import { REFERENCE_BACKEND } from './reference/reference-backend.js';
 import { WASM_BACKEND } from './wasm/wasm-backend.js';
+import { monotonicMs } from '../util/clock.js';
 
 export type { GpuJsMode } from './gpujs/gpujs-kernels.js';
 export { GPUJS_MODES } from './gpujs/gpujs-backend.js';
@@ -14,6 +15,9 @@ const BACKENDS = [WASM_BACKEND, GPUJS_BACKEND, REFERENCE_BACKEND] as const;
 
 export type KernelBackendName = 'wasm' | 'gpujs' | 'reference';
 export const KERNEL_BACKENDS: readonly KernelBackendName[] = BACKENDS.map((b) => b.name as KernelBackendName);
+
+/** The backends that split a forward pass over a team of threads, and so take a thread count. */
+export const THREADED_BACKENDS: readonly KernelBackendName[] = BACKENDS.filter((b) => b.threading === 'team').map((b) => b.name as KernelBackendName);
 
 /** The backend called `name`; a RangeError listing them for another name. */
 export function backendNamed(name: string): KernelBackend {
@@ -77,9 +81,9 @@ async function timeMatmul(backend: KernelBackend, mode: string, { rows, cols, n 
   try {
     const m = kernels.loadMatrix(f32Tensor(w, rows, cols));
     await kernels.matmul(out, x, m, n); // compiles and uploads
-    const start = performance.now();
+    const start = monotonicMs();
     for (let i = 0; i < 3; i++) await kernels.matmul(out, x, m, n);
-    return (performance.now() - start) / 3;
+    return (monotonicMs() - start) / 3;
   } finally {
     kernels.dispose();
   }

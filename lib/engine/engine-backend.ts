@@ -1,6 +1,6 @@
 import type { ResolvedEngineConfig } from './engine-config.js';
 import type { EngineOutput } from './engine-output.js';
-import type { EngineStats } from './engine.js';
+import type { EngineStats, ReplicaTracing } from './engine.js';
 import type { EngineRequest } from './llm-engine.js';
 import type { CancelReason } from './sequence.js';
 
@@ -36,6 +36,10 @@ export interface EngineBackend {
    */
   submit(request: EngineRequest, sink: OutputSink, onCommitted?: () => void): Submission;
   stats(): EngineStats;
+  /** Engine replicas serving requests: 1 in this thread, a pool's workers otherwise. */
+  readonly numReplicas: number;
+  /** Journey tracing counts of each replica that traces in a thread of its own; empty otherwise. */
+  replicaTracing(): readonly ReplicaTracing[];
   /** Ends every request still held (as aborted, or failed), and releases threads and memory. */
   shutdown(): Promise<void>;
 }

@@ -26,7 +26,7 @@ export function defaultThreadsPerWorker(replicas: number, cores = os.availablePa
   return Math.max(1, Math.min(Math.floor(cores / replicas), DEFAULT_THREADS_CAP));
 }
 
-/** `auto` picks a concrete backend for this machine (see choose-kernels.ts). */
+/** `auto` picks a concrete backend for this machine (chooseBackend in backends/registry.ts). */
 export type KernelsSetting = KernelBackendName | 'auto';
 export const KERNEL_SETTINGS: readonly KernelsSetting[] = ['auto', ...KERNEL_BACKENDS];
 

@@ -5,7 +5,7 @@ import { raceTimeout } from '../util/race-timeout.js';
 import type { EngineBackend, OutputSink } from './engine-backend.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
 import type { EngineOutput } from './engine-output.js';
-import type { CloseOptions, Engine, EngineStats, GenerateOptions } from './engine.js';
+import type { CloseOptions, Engine, EngineStats, GenerateOptions, ReplicaTracing } from './engine.js';
 import { RequestStream, type GenerationStream } from './generation-stream.js';
 import { decodeSpecOf, resolveSamplingParams, type SamplingParamsInput } from './sampling-params.js';
 import { validateRequest } from './validate-request.js';
@@ -69,6 +69,14 @@ export class EngineFrontend implements Engine {
 
   stats(): EngineStats {
     return this.backend.stats();
+  }
+
+  get numReplicas(): number {
+    return this.backend.numReplicas;
+  }
+
+  replicaTracing(): readonly ReplicaTracing[] {
+    return this.backend.replicaTracing();
   }
 
   /**

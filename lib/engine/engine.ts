@@ -31,6 +31,15 @@ export interface EngineStats {
   readonly numPreemptions: number;
 }
 
+/** A replica's journey tracing: spans open now, and what became of the finished ones. */
+export interface ReplicaTracing {
+  readonly replica: number;
+  readonly openSpans: number;
+  readonly exported: number;
+  readonly dropped: number;
+  readonly failed: number;
+}
+
 export interface CloseOptions {
   /** How long in-flight requests may run to completion before they are aborted. Default 0. */
   readonly gracePeriodMs?: number;
@@ -51,6 +60,10 @@ export interface Engine {
   /** Text is encoded as the model asks (BOS, special tokens parsed); token ids are used as given. Throws on invalid input. */
   generate(prompt: string | readonly number[], params?: SamplingParamsInput, options?: GenerateOptions): GenerationStream;
   stats(): EngineStats;
+  /** Engine replicas serving requests: 1 for an engine in this thread, a pool's workers otherwise. */
+  readonly numReplicas: number;
+  /** Journey tracing counts of each replica that traces in a worker thread; empty for an engine in this thread. */
+  replicaTracing(): readonly ReplicaTracing[];
   close(options?: CloseOptions): Promise<void>;
 }
 

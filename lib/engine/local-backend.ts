@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Kernels } from '../backends/kernels.js';
 import type { EngineBackend, OutputSink, Submission } from './engine-backend.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
-import type { EngineStats } from './engine.js';
+import type { EngineStats, ReplicaTracing } from './engine.js';
 import type { EngineRequest, LLMEngine, SequenceOutput } from './llm-engine.js';
 
 /**
@@ -41,6 +41,13 @@ export class LocalBackend implements EngineBackend {
         this.wake?.();
       },
     };
+  }
+
+  readonly numReplicas = 1;
+
+  /** An engine in this thread traces through its caller's onLifecycle, not spans of its own. */
+  replicaTracing(): readonly ReplicaTracing[] {
+    return [];
   }
 
   stats(): EngineStats {

@@ -1,8 +1,7 @@
 import type { KernelBackend } from '../backends/backend.js';
-import { backendNamed, chooseBackend, type KernelBackendName } from '../backends/registry.js';
+import { backendNamed, chooseBackend, THREADED_BACKENDS, type KernelBackendName } from '../backends/registry.js';
 import { ModelLoadError } from '../formats/model-load-error.js';
 import { buildDummyWeights, loadGgufWeights, type WeightsShare } from '../models/load-weights.js';
-import type { LlamaConfig } from '../models/llama/llama-config.js';
 import { openModel, tokenizerOf, type ModelSource } from '../models/open-model.js';
 import { ggmlTypeName } from '../tensors/tensor-types.js';
 import { layoutBytes } from '../tensors/weights.js';
@@ -41,7 +40,7 @@ export async function prepareEngine(input: EngineConfigInput = {}, replicas = 1)
   const tokenizer = tokenizerOf(source);
   const { config, reason, backend } = await resolveFor(input, source, tokenizer, replicas);
   checkMemory(backend, source.architecture, config, layoutBytes(source.tensors), replicas);
-  const weights = source.kind === 'gguf' ? loadGgufWeights(source.file, source.tensors, backend) : buildDummyWeights(source.modelConfig as LlamaConfig, source.tensors, backend, config.seed);
+  const weights = source.kind === 'gguf' ? loadGgufWeights(source.file, source.tensors, backend) : buildDummyWeights(source.modelConfig, source.tensors, backend, config.seed);
   return { config, reason, tokenizer, weights };
 }
 
@@ -65,7 +64,7 @@ async function resolveFor(input: EngineConfigInput, source: ModelSource, tokeniz
   // a backend that threads by a team of its own takes the thread count; any other runs on one thread (or the GPU)
   let threadsPerWorker = 1;
   if (backend.threading === 'team') threadsPerWorker = checked.threadsPerWorker;
-  else if (input.threadsPerWorker !== undefined && input.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs the wasm kernels, not ${backend.name}`);
+  else if (input.threadsPerWorker !== undefined && input.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs kernels that run a thread team (${THREADED_BACKENDS.join(', ')}), not ${backend.name}`);
   const config: ResolvedEngineConfig = { ...checked, kernels: backend.name as KernelBackendName, gpujsMode: (backend.modes.length > 0 ? mode : checked.gpujsMode) as ResolvedEngineConfig['gpujsMode'], threadsPerWorker };
   return { config, reason, backend };
 }

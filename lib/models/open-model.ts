@@ -5,6 +5,7 @@ import { modelFromGguf } from './from-gguf.js';
 import { vocabFromGguf } from '../formats/gguf-vocab.js';
 import { ModelLoadError } from '../formats/model-load-error.js';
 import type { Architecture, ModelConfig } from './architecture.js';
+import type { LlamaConfig } from './llama/llama-config.js';
 import { LLAMA_FAMILY } from './llama/llama-architecture.js';
 import { llamaTensorSpecs } from './llama/llama-weights.js';
 import { isPresetName, MODEL_PRESETS, type PresetName } from './presets.js';
@@ -19,7 +20,8 @@ import type { VocabData } from '../tokenizer/vocab.js';
  * GGUF file whose header has been read and checked; either way its architecture and config.
  */
 export type ModelSource = { readonly architecture: Architecture; readonly modelConfig: ModelConfig; readonly tensors: readonly TensorLayout[] } & (
-  | { readonly kind: 'built-in'; readonly name: PresetName }
+  // the built-in models are llama-shaped: their random weights are seeded by the llama layout
+  | { readonly kind: 'built-in'; readonly name: PresetName; readonly modelConfig: LlamaConfig }
   | { readonly kind: 'gguf'; readonly path: string; readonly file: GgufFile; readonly vocab: VocabData }
 );
 

@@ -5,17 +5,15 @@ import { createEngineCore, type EngineCoreBuilder } from '../engine/engine-core.
 import { emptyStepProfile } from '../engine/step-profile.js';
 import type { WeightsShare } from '../models/load-weights.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { tokenizerFrom, type TokenizerRecipe } from '../tokenizer/tokenizer-recipe.js';
+import type { Tokenizer, TokenizerRecipe } from '../tokenizer/tokenizer.js';
+import { tokenizerFrom } from '../tokenizer/tokenizer-recipe.js';
 import { READY, SHUTDOWN, THREAD_ID, waitForChange, type ChannelBuffers } from '../transport/channels.js';
 import { ABORT_REQUEST, ADD_REQUEST, decodeAbort, decodeAddRequest } from '../transport/records.js';
 import { HEAD, RingReader, RingWriter } from '../transport/ring.js';
+import { epochMs } from '../util/clock.js';
 import { createLogger, type LogLevel } from '../util/logger.js';
 import { OutputPublisher } from './output-publisher.js';
 import { publishWorkerStats } from './worker-stats.js';
-
-/** Now, in epoch milliseconds with sub-millisecond resolution, as span times take it. */
-const epochMs = () => performance.timeOrigin + performance.now();
 
 /** What the API thread hands a worker: everything it needs to build and run one engine replica. */
 export interface EngineWorkerTask {

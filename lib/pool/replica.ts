@@ -11,9 +11,9 @@ export interface WorkerStats extends SharedWorkerStats {
   readonly index: number;
   readonly ready: boolean;
   /** How many times this worker has been replaced. */
-  readonly generation: number;
+  readonly incarnation: number;
   readonly numInFlight: number;
-  /** Preemptions over every generation of this worker. */
+  /** Preemptions over every incarnation of this worker. */
   readonly numPreemptions: number;
 }
 
@@ -23,14 +23,14 @@ export interface WorkerStats extends SharedWorkerStats {
  * so nothing a dead worker left half-written can reach the new one.
  */
 export class Replica {
-  /** Incremented on every replacement; callbacks of an older generation are ignored. */
-  generation = 0;
+  /** Incremented on every replacement; callbacks of an older incarnation are ignored. */
+  incarnation = 0;
   channels!: ChannelBuffers;
   submit!: RingWriter;
   output!: RingReader;
   control!: Int32Array;
   readonly inFlight = new Map<number, OutputSink>();
-  /** True once any generation of this worker finished starting up. */
+  /** True once any incarnation of this worker finished starting up. */
   wasEverReady = false;
   private running = false;
   private task: Promise<void> = Promise.resolve();
@@ -54,7 +54,7 @@ export class Replica {
     return this.running && Atomics.load(this.control, READY) === 1;
   }
 
-  /** The worker thread running this generation (0 until it is ready). */
+  /** The worker thread running this incarnation (0 until it is ready). */
   get threadId(): number {
     return Atomics.load(this.control, THREAD_ID);
   }
@@ -85,13 +85,13 @@ export class Replica {
   /** Fresh channels for a replacement worker. */
   renew(): void {
     this.preemptionsBefore += Atomics.load(this.control, NUM_PREEMPTIONS);
-    this.generation++;
+    this.incarnation++;
     this.retiredBecause = null;
     this.pendingAborts = [];
     this.attach();
   }
 
-  /** Why this generation was taken out of service, if it was. */
+  /** Why this incarnation was taken out of service, if it was. */
   retiredBecause: string | null = null;
 
   /** Takes a worker that is about to be terminated out of service: new requests go elsewhere. */
@@ -130,7 +130,7 @@ export class Replica {
       ...shared,
       index: this.index,
       ready: this.isReady,
-      generation: this.generation,
+      incarnation: this.incarnation,
       numInFlight: this.inFlight.size,
       numPreemptions: this.preemptionsBefore + shared.numPreemptions,
     };

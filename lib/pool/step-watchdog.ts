@@ -6,12 +6,12 @@ export interface WatchedWorker {
   /** The worker's step counter, which moves after every engine step. */
   readonly step: number;
   /** Which life of the worker this is; a replacement starts a fresh watch. */
-  readonly generation: number;
+  readonly incarnation: number;
 }
 
 interface Watch {
   step: number;
-  generation: number;
+  incarnation: number;
   sinceMs: number;
 }
 
@@ -31,8 +31,8 @@ export class StepWatchdog {
     const found: { index: number; stuckMs: number }[] = [];
     for (const w of workers) {
       const watch = this.watches.get(w.index);
-      if (!watch || w.numInFlight === 0 || watch.step !== w.step || watch.generation !== w.generation) {
-        this.watches.set(w.index, { step: w.step, generation: w.generation, sinceMs: nowMs });
+      if (!watch || w.numInFlight === 0 || watch.step !== w.step || watch.incarnation !== w.incarnation) {
+        this.watches.set(w.index, { step: w.step, incarnation: w.incarnation, sinceMs: nowMs });
         continue;
       }
       const stuckMs = nowMs - watch.sinceMs;

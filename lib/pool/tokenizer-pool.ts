@@ -1,9 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { EngineFailureError, EngineOverloadedError, InvalidRequestError } from '../errors.js';
-import type { ChatMessage, ChatTemplateOptions } from '../tokenizer/chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from '../tokenizer/chat-message.js';
 import type { PromptTokenizer } from '../tokenizer/prompt-tokenizer.js';
 import type { EncodeOptions, Tokenizer } from '../tokenizer/tokenizer.js';
-import { recipeOf } from '../tokenizer/tokenizer-recipe.js';
 import type { Logger } from '../util/logger.js';
 import type { TokenizerAnswer, TokenizerJob } from './tokenizer-worker.js';
 
@@ -58,7 +57,7 @@ export class TokenizerPool implements PromptTokenizer {
     private readonly tokenizer: Tokenizer,
     private readonly options: TokenizerPoolOptions,
   ) {
-    this.recipe = recipeOf(tokenizer);
+    this.recipe = tokenizer.recipe;
   }
 
   /** Starts the threads; resolves once each has built its tokenizer. */

@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InvalidRequestError } from '../errors.js';
-import type { ChatMessage, ChatTemplateOptions } from '../tokenizer/chat-template.js';
-import type { EncodeOptions } from '../tokenizer/tokenizer.js';
-import { tokenizerFrom, type TokenizerRecipe } from '../tokenizer/tokenizer-recipe.js';
+import type { ChatMessage, ChatTemplateOptions } from '../tokenizer/chat-message.js';
+import type { EncodeOptions, TokenizerRecipe } from '../tokenizer/tokenizer.js';
+import { tokenizerFrom } from '../tokenizer/tokenizer-recipe.js';
 
 /** What the pool asks a tokenizer thread to do. */
 export type TokenizerJob =

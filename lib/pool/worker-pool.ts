@@ -2,12 +2,12 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { EngineBackend, OutputSink, Submission } from '../engine/engine-backend.js';
 import type { ResolvedEngineConfig } from '../engine/engine-config.js';
-import type { EngineStats } from '../engine/engine.js';
+import type { EngineStats, ReplicaTracing } from '../engine/engine.js';
 import type { EngineRequest } from '../engine/llm-engine.js';
 import type { CancelReason } from '../engine/sequence.js';
 import { EngineFailureError, EngineOverloadedError } from '../errors.js';
 import type { WeightsShare } from '../models/load-weights.js';
-import type { TokenizerRecipe } from '../tokenizer/tokenizer-recipe.js';
+import type { TokenizerRecipe } from '../tokenizer/tokenizer.js';
 import { TRACING_OFF, type TracingConfig } from '../observe/tracing/tracing-config.js';
 import { ByteWriter } from '../transport/byte-codec.js';
 import { channelSizesFor, createDoorbell, ringDoorbell, waitForChange } from '../transport/channels.js';
@@ -16,6 +16,7 @@ import type { Logger } from '../util/logger.js';
 import type { EngineWorkerTask } from './engine-loop.js';
 import { Replica, type WorkerStats } from './replica.js';
 import { StepWatchdog } from './step-watchdog.js';
+import { monotonicMs } from '../util/clock.js';
 
 export interface WorkerPoolOptions {
   readonly numWorkers: number;
@@ -83,8 +84,12 @@ export class WorkerPool implements EngineBackend {
     }
   }
 
-  get numWorkers(): number {
+  get numReplicas(): number {
     return this.replicas.length;
+  }
+
+  replicaTracing(): readonly ReplicaTracing[] {
+    return this.workerStats().map(({ index, tracing }) => ({ replica: index, openSpans: tracing.openSpans, exported: tracing.exported, dropped: tracing.dropped, failed: tracing.failed }));
   }
 
   /** Resolves when every worker is ready; rejects if one fails to start. */
@@ -110,8 +115,8 @@ export class WorkerPool implements EngineBackend {
     onCommitted?.(); // written, not yet visible to the worker
     replica.submit.publish();
     replica.inFlight.set(key, sink);
-    const generation = replica.generation;
-    return { cancel: (reason) => this.cancel(replica, generation, key, reason), workerIndex: replica.index };
+    const incarnation = replica.incarnation;
+    return { cancel: (reason) => this.cancel(replica, incarnation, key, reason), workerIndex: replica.index };
   }
 
   stats(): EngineStats {
@@ -158,8 +163,8 @@ export class WorkerPool implements EngineBackend {
     return best;
   }
 
-  private cancel(replica: Replica, generation: number, key: number, reason: CancelReason): void {
-    if (!replica.inFlight.has(key) || replica.generation !== generation) return;
+  private cancel(replica: Replica, incarnation: number, key: number, reason: CancelReason): void {
+    if (!replica.inFlight.has(key) || replica.incarnation !== incarnation) return;
     replica.sendAbort(key, reason);
   }
 
@@ -168,8 +173,8 @@ export class WorkerPool implements EngineBackend {
    * requests with the reason and starts a replacement, as for a crash.
    */
   private replaceStuck(watchdog: StepWatchdog): void {
-    const watched = this.replicas.map((r) => ({ index: r.index, numInFlight: r.inFlight.size, step: r.stats().step, generation: r.generation }));
-    for (const { index, stuckMs } of watchdog.stuck(watched, performance.now())) {
+    const watched = this.replicas.map((r) => ({ index: r.index, numInFlight: r.inFlight.size, step: r.stats().step, incarnation: r.incarnation }));
+    for (const { index, stuckMs } of watchdog.stuck(watched, monotonicMs())) {
       const replica = this.replicas[index];
       const threadId = replica.threadId;
       replica.retire(`finished no engine step for ${Math.round(stuckMs / 100) / 10} s`);
@@ -179,15 +184,15 @@ export class WorkerPool implements EngineBackend {
 
   /** Runs `replica`'s worker task; on its end, fails what it held and starts a replacement. */
   private launch(replica: Replica): void {
-    const generation = replica.generation;
+    const incarnation = replica.incarnation;
     replica.start().then(
-      () => this.onWorkerEnd(replica, generation, null),
-      (err: unknown) => this.onWorkerEnd(replica, generation, err),
+      () => this.onWorkerEnd(replica, incarnation, null),
+      (err: unknown) => this.onWorkerEnd(replica, incarnation, err),
     );
   }
 
-  private onWorkerEnd(replica: Replica, generation: number, err: unknown): void {
-    if (replica.generation !== generation) return;
+  private onWorkerEnd(replica: Replica, incarnation: number, err: unknown): void {
+    if (replica.incarnation !== incarnation) return;
     this.drainAll(); // outputs it published before dying are still good
     if (this.stopping) return;
     const reason = replica.retiredBecause ?? (err instanceof Error ? err.message : 'its loop ended');

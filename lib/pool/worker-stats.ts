@@ -21,7 +21,7 @@ export interface SharedWorkerStats {
   readonly numFreeKvBlocks: number;
   readonly numKvBlocks: number;
   readonly step: number;
-  /** Preemptions since this worker (this generation of it) started. */
+  /** Preemptions since this worker (this incarnation of it) started. */
   readonly numPreemptions: number;
   /** Journey tracing in this worker: open spans, and what became of finished ones. */
   readonly tracing: { readonly openSpans: number; readonly exported: number; readonly dropped: number; readonly failed: number; readonly errors: number };

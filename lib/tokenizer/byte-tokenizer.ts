@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../errors.js';
-import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-message.js';
 import type { EncodeOptions, Tokenizer } from './tokenizer.js';
 
 /**
@@ -42,6 +42,10 @@ export class ByteTokenizer implements Tokenizer {
   readonly endOfGenerationIds: readonly number[] = [SPECIAL_TOKENS.eos];
   /** A token is one byte, and a byte never stands for more than one code unit. */
   readonly longestTokenChars = 1;
+  readonly recipe = { kind: 'byte' } as const;
+  /** Bytes are their own tokens, and the template is this file's own framing. */
+  readonly cheap = true;
+  readonly usesFallbackTemplate = false;
   private readonly encoder = new TextEncoder();
   private readonly bytes: readonly Uint8Array[] = Array.from({ length: 256 }, (_, b) => Uint8Array.of(b));
 

@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { InvalidRequestError } from '../errors.js';
-import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-message.js';
 
 /**
  * ChatML, the template llama.cpp falls back to when a model file carries none (its

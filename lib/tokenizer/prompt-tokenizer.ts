@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-message.js';
 import type { EncodeOptions, Tokenizer } from './tokenizer.js';
 
 /**

@@ -1,4 +1,8 @@
-import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-message.js';
+import type { VocabData } from './vocab.js';
+
+/** What another thread needs to build the same tokenizer: structured-cloneable. */
+export type TokenizerRecipe = { readonly kind: 'byte' } | { readonly kind: 'vocab'; readonly data: VocabData };
 
 /** How text becomes token ids and back, whichever vocabulary the model has. */
 export interface Tokenizer {
@@ -12,6 +16,15 @@ export interface Tokenizer {
    * this (plus a space prefix) makes more than `limit` tokens, which can be known untokenized.
    */
   readonly longestTokenChars: number;
+  /** How another thread (a tokenizer thread, an engine worker) builds this same tokenizer. */
+  readonly recipe: TokenizerRecipe;
+  /**
+   * True when encoding costs little and no model template runs (the byte tokenizer): such a
+   * tokenizer runs in place, on the event loop, and needs no tokenizer threads.
+   */
+  readonly cheap: boolean;
+  /** True when the model names no chat template of its own and a stock one stands in. */
+  readonly usesFallbackTemplate: boolean;
   /**
    * `addSpecial` (default true) adds the BOS/EOS tokens the model asks for; `parseSpecial`
    * (default true) turns the text of control tokens (e.g. "<|im_end|>") into those tokens, as

@@ -1,11 +1,11 @@
 import { BpeIdMerges, bpeTokenizeWord, type BpeVocab } from './bpe.js';
-import type { ChatMessage, ChatTemplateOptions } from './chat-template.js';
+import type { ChatMessage, ChatTemplateOptions } from './chat-message.js';
 import { CHATML_TEMPLATE, JinjaChatTemplate } from './jinja-template.js';
 import { byteLevelChar, byteLevelOfCodePoints, byteLevelToBytes } from './byte-level.js';
 import { preTokenize, preTokenizerFamily, supportedPreTokenizers, type PreTokenizerFamily } from './pre-tokenize.js';
 import { SpecialTokenSplitter } from './special-tokens.js';
 import { mergesStayWithinWords, spmTokenize, spmWords, type SpmVocab } from './spm.js';
-import { surelyMoreTokensThan, type EncodeOptions, type Tokenizer } from './tokenizer.js';
+import { surelyMoreTokensThan, type EncodeOptions, type Tokenizer, type TokenizerRecipe } from './tokenizer.js';
 import { codePoints, utf8Decode, utf8Encode } from './utf8.js';
 import { WordCache } from './word-cache.js';
 import { resolveVocab, TokenAttr, type ResolvedVocab, type VocabData } from './vocab.js';
@@ -27,6 +27,9 @@ export class VocabTokenizer implements Tokenizer {
   /** The model's chat template, or ChatML when its file has none (`usesFallbackTemplate`). */
   readonly chatTemplate: JinjaChatTemplate;
   readonly usesFallbackTemplate: boolean;
+  /** BPE or SentencePiece merges, and a Jinja template a model file brings: worth threads of their own. */
+  readonly cheap = false;
+  readonly recipe: TokenizerRecipe;
   readonly longestTokenChars: number;
   private readonly splitter: SpecialTokenSplitter;
   private readonly words = new WordCache();
@@ -40,6 +43,7 @@ export class VocabTokenizer implements Tokenizer {
   private wordBytes = new Uint8Array(256);
 
   constructor(readonly data: VocabData) {
+    this.recipe = { kind: 'vocab', data };
     this.vocab = resolveVocab(data);
     this.usesFallbackTemplate = data.chatTemplate === null;
     const tokenText = (id: number | null) => (id === null ? '' : this.vocab.tokens[id]);

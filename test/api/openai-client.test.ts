@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ByteTokenizer } from '../../lib/tokenizer/byte-tokenizer.js';
-import { applyChatTemplate } from '../../lib/tokenizer/chat-template.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const MODEL = 'dummy-tiny';
@@ -36,9 +35,9 @@ describe('the official openai client against the server', () => {
     assert.equal(response.choices[0].message.role, 'assistant');
     assert.equal(response.choices[0].finish_reason, 'length');
     assert.deepEqual(response.usage, {
-      prompt_tokens: applyChatTemplate(tokenizer, messages).length,
+      prompt_tokens: tokenizer.applyChatTemplate(messages).length,
       completion_tokens: 9,
-      total_tokens: applyChatTemplate(tokenizer, messages).length + 9,
+      total_tokens: tokenizer.applyChatTemplate(messages).length + 9,
     });
   });
 

@@ -47,6 +47,6 @@ describe('threads per engine', () => {
   it('are one on other backends, and asking for more there is refused', async () => {
     const { config } = await resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference' });
     assert.equal(config.threadsPerWorker, 1);
-    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference', threadsPerWorker: 2 }), /threadsPerWorker above 1 needs the wasm kernels, not reference/);
+    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference', threadsPerWorker: 2 }), /threadsPerWorker above 1 needs kernels that run a thread team \(wasm\), not reference/);
   });
 });

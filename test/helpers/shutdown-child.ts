@@ -3,9 +3,9 @@
  * it, prints what each request ended with, and then simply returns. The process must exit by
  * itself: any handle left open would keep it alive.
  */
-import { createEngineClient } from '../../lib/pool/engine-client.js';
+import { createPoolEngine } from '../../lib/pool/pool-engine.js';
 
-const client = await createEngineClient({ model: 'dummy-tiny', workers: 2 });
+const client = await createPoolEngine({ model: 'dummy-tiny', workers: 2 });
 const outcomes = await Promise.all(
   [0, 1, 2, 3].map(async (i) => {
     const iterator = client.generate(`request ${i}`, { maxTokens: 2000, ignoreEos: true })[Symbol.asyncIterator]();

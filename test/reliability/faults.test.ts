@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EngineClient } from '../../lib/pool/engine-client.js';
+import type { PoolEngine } from '../../lib/pool/pool-engine.js';
 import { FAULTY_WORKER, injectFault, type FaultMode } from '../helpers/faults.js';
 import { scrapeMetric } from '../../tools/metrics.js';
 import { OtlpReceiver, type ReceivedSpan } from '../../tools/otlp-receiver.js';
@@ -68,8 +68,8 @@ describe('faults in the middle of a run', () => {
     ['hang', 1],
   ] as [FaultMode, number][]) {
     it(`a worker that ${mode === 'exit' ? 'is killed' : 'hangs'} mid-batch fails only its own requests; the others finish whole, spans intact`, async () => {
-      const engine = t.server.engine as EngineClient;
-      const generation = engine.workerStats()[worker].generation;
+      const engine = t.server.engine as PoolEngine;
+      const generation = engine.workerStats()[worker].incarnation;
       const streams = await Promise.all(Array.from({ length: 6 }, (_, i) => startStream(t.url, i)));
       await injectFault(worker, mode);
       const bodies = await Promise.all(streams.map((s) => s.rest));
@@ -92,7 +92,7 @@ describe('faults in the middle of a run', () => {
       }
       assert.ok(finished >= 1 && failed >= 1, `requests on both workers (${finished} finished, ${failed} failed)`);
       await engine.ready();
-      assert.equal(engine.workerStats()[worker].generation, generation + 1, 'the worker was replaced');
+      assert.equal(engine.workerStats()[worker].incarnation, generation + 1, 'the worker was replaced');
       assert.equal((await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: 'again', max_tokens: 2 })).status, 200);
     });
   }

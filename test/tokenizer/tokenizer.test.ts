@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ByteTokenizer, SPECIAL_TOKENS } from '../../lib/tokenizer/byte-tokenizer.js';
-import { applyChatTemplate } from '../../lib/tokenizer/chat-template.js';
 import { IncrementalDetokenizer } from '../../lib/tokenizer/detokenizer.js';
 import { Rng } from '../../lib/util/rng.js';
 
@@ -25,7 +24,7 @@ describe('ByteTokenizer', () => {
 
 describe('applyChatTemplate', () => {
   it('frames each message with its role token and <|end|>, and asks for the assistant', () => {
-    const ids = applyChatTemplate(tokenizer, [
+    const ids = tokenizer.applyChatTemplate([
       { role: 'system', content: 'S' },
       { role: 'user', content: 'hé' },
     ]);
@@ -34,7 +33,7 @@ describe('applyChatTemplate', () => {
   });
 
   it('rejects an empty conversation', () => {
-    assert.throws(() => applyChatTemplate(tokenizer, []), { name: 'InvalidRequestError', param: 'messages' });
+    assert.throws(() => tokenizer.applyChatTemplate([]), { name: 'InvalidRequestError', param: 'messages' });
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { EngineClient } from '../../lib/pool/engine-client.js';
+import type { PoolEngine } from '../../lib/pool/pool-engine.js';
 import { FAULTY_WORKER, injectFault } from '../helpers/faults.js';
 import { OtlpReceiver, type ReceivedSpan } from '../../tools/otlp-receiver.js';
 import { RecordingObserver } from '../helpers/recording-observer.js';
@@ -139,14 +139,14 @@ describe('every lifecycle path ends both spans exactly once', () => {
     const { api, core } = await spansOf(receiver, record.requestId, 1);
     assertAborted(api, 'engine_failure');
     assertCoreFinished(core[0], 'error');
-    await (t.server.engine as EngineClient).ready();
+    await (t.server.engine as PoolEngine).ready();
   });
 
   it('leaves no span open on any thread and every KV block free after the mixed run', async () => {
     // one more request through the worker: by the time it completes, earlier aborts are applied
     await postJson(`${t.url}/v1/completions`, { model: MODEL, prompt: 'last', max_tokens: 1 });
     assert.equal(t.server.numOpenSpans, 0, 'API thread');
-    for (const w of (t.server.engine as EngineClient).workerStats()) {
+    for (const w of (t.server.engine as PoolEngine).workerStats()) {
       assert.equal(w.tracing.openSpans, 0, `engine worker ${w.index}`);
       assert.equal(w.numFreeKvBlocks, w.numKvBlocks);
       assert.equal(w.numRunning + w.numWaiting, 0);

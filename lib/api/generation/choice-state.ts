@@ -4,6 +4,7 @@ import { choiceTimings, metricsObject, serverTiming, slowestChoice, type ChoiceR
 import type { ChoiceEvent, RequestOutcome } from '../../observe/request-observer.js';
 import type { ChoicePrefix, ChoiceResult } from '../response-format.js';
 import type { Prepared } from './prepare.js';
+import { monotonicNs, msSince } from '../../util/clock.js';
 
 /** What the route keeps of one choice as its events arrive. */
 interface ChoiceState extends ChoiceRecord {
@@ -39,7 +40,7 @@ export class ChoiceStates {
 
   /** Adds a choice's event (stamped on arrival); returns it, and whether it was that choice's first. */
   record(received: ChoiceEvent, keepLogprobs: boolean): { event: ChoiceEvent; first: boolean } {
-    const receivedNs = process.hrtime.bigint();
+    const receivedNs = monotonicNs();
     const e = { ...received, receivedNs };
     const first = !this.choices.has(e.index);
     const state = this.choices.get(e.index) ?? { index: e.index, firstReceivedNs: receivedNs, completionTokens: 0, stamps: null, text: '', finishReason: null, logprobs: keepLogprobs ? [] : null, promptLogprobs: [] };
@@ -86,7 +87,7 @@ export class ChoiceStates {
   /** The Server-Timing header: the slowest choice's parts, and the total so far. */
   serverTiming(): string {
     const slowest = slowestChoice([...this.choices.values()]);
-    return serverTiming(slowest ? choiceTimings(this.arrivedNs, slowest) : null, Number(process.hrtime.bigint() - this.arrivedNs) / 1e6);
+    return serverTiming(slowest ? choiceTimings(this.arrivedNs, slowest) : null, msSince(this.arrivedNs));
   }
 
   /**
@@ -94,7 +95,7 @@ export class ChoiceStates {
    * and with several choices one entry per choice too. e2e_ms runs to when the object is made.
    */
   metrics(): object {
-    const e2eMs = Number(process.hrtime.bigint() - this.arrivedNs) / 1e6;
+    const e2eMs = msSince(this.arrivedNs);
     const choices = [...this.choices.values()].sort((a, b) => a.index - b.index);
     const of = (c: ChoiceState) => metricsObject(choiceTimings(this.arrivedNs, c), c.completionTokens, e2eMs);
     const slowest = slowestChoice(choices);

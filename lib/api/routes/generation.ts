@@ -17,6 +17,7 @@ import { requestIdFrom } from '../request-id.js';
 import type { StreamShaper } from '../response-format.js';
 import type { ServedModels } from '../served-models.js';
 import { SseWriter } from '../sse.js';
+import { monotonicNs, unixSeconds } from '../../util/clock.js';
 
 export type { GenerationKind } from '../generation/prepare.js';
 
@@ -48,7 +49,7 @@ export function generationRoute(deps: GenerationRouteDeps, kind: GenerationKind)
     const clientId = requestIdFrom(ctx.get('x-request-id'));
     const requestId = clientId ?? `${idPrefix}-${randomBytes(12).toString('hex')}`;
     const responseId = clientId ? `${idPrefix}-${clientId}` : requestId;
-    const arrivedNs = process.hrtime.bigint();
+    const arrivedNs = monotonicNs();
     return new GenerationRequest(ctx, deps, requestId, responseId, kind, arrivedNs, deps.observer.begin(path, operation, requestId, ctx.headers, arrivedNs)).serve();
   };
 }
@@ -59,7 +60,7 @@ export function generationRoute(deps: GenerationRouteDeps, kind: GenerationKind)
  * lifecycle told each moment exactly once.
  */
 class GenerationRequest {
-  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly created = unixSeconds();
   /** Aborted when the client disconnects or the request timeout fires. */
   private readonly controller = new AbortController();
   /** The controller's signal or the server's shutdown, whichever comes first; every choice listens to it. */
@@ -164,7 +165,7 @@ class GenerationRequest {
   private depart(): void {
     if (this.finished || !this.states) return;
     this.finished = true;
-    this.lifecycle.departed(this.states.outcome(), process.hrtime.bigint());
+    this.lifecycle.departed(this.states.outcome(), monotonicNs());
     this.ctx.state.access = this.accessFields();
   }
 
@@ -185,7 +186,7 @@ class GenerationRequest {
     const reason = abortReasonOf(err);
     if (!this.finished) {
       this.finished = true;
-      this.lifecycle.aborted(reason, err, this.states && this.states.size > 0 ? this.states.outcome() : null, process.hrtime.bigint());
+      this.lifecycle.aborted(reason, err, this.states && this.states.size > 0 ? this.states.outcome() : null, monotonicNs());
     }
     this.ctx.state.access = { ...this.accessFields(), abortReason: reason };
     const fields = { requestId: this.id, reason, ...this.lifecycle.logFields() };

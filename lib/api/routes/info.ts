@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
 import { resolveModelName, type ServedModels } from '../served-models.js';
+import { unixSeconds } from '../../util/clock.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
-const STARTED = Math.floor(Date.now() / 1000);
+const STARTED = unixSeconds();
 
 const modelCard = (id: string, maxModelLen: number) => ({ id, object: 'model', created: STARTED, owned_by: 'journey-llm', max_model_len: maxModelLen });
 

@@ -3,6 +3,7 @@ import type { LifecycleStamps } from '../../engine/lifecycle.js';
 import type { FinishReason } from '../../engine/sequence.js';
 import { NOOP_LIFECYCLE, type AbortReason, type ChoiceEvent, type GenerationRoutePath, type RequestInfo, type RequestLifecycle, type RequestObserver, type RequestOutcome } from '../request-observer.js';
 import { msBetween, type ChoiceRecord } from './timings.js';
+import { monotonicNs, wallMs } from '../../util/clock.js';
 
 /** One request's journey as the API thread saw it: its api.* stamps, and each choice's engine stamps. */
 export interface Journey {
@@ -86,7 +87,7 @@ export class JourneyStore implements RequestObserver {
   private readonly byId = new Map<string, Journey>();
   private nextSeq = 1;
   /** One pairing of the monotonic clock with the wall clock, to give each journey a date. */
-  private readonly epoch = { wallMs: Date.now(), ns: process.hrtime.bigint() };
+  private readonly epoch = { wallMs: wallMs(), ns: monotonicNs() };
 
   constructor(readonly limits: JourneyStoreLimits) {}
 

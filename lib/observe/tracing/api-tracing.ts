@@ -8,11 +8,12 @@ import { extractClientContext, injectCarrier } from './carrier.js';
 import { API_EVENT, ATTR, PROVIDER_NAME, SCOPE, SPAN } from './names.js';
 import { SpanTracker } from './span-tracker.js';
 import type { TracingConfig } from './tracing-config.js';
+import { monotonicNs } from '../../util/clock.js';
 
 /** An untraced request: no span and no per-request state on any thread. */
 const UNTRACED = NOOP_LIFECYCLE;
 
-function monotonic(ns: bigint = process.hrtime.bigint()): Attributes {
+function monotonic(ns: bigint = monotonicNs()): Attributes {
   return { [ATTR.eventTsMonotonic]: Number(ns) / 1e9, [ATTR.eventTsMonotonicNs]: Number(ns) };
 }
 
@@ -58,7 +59,7 @@ export class ApiTracing extends SpanTracker<number, ApiSpanLifecycle> implements
 
   /** Ends every span still open (their requests are being cut short), then flushes the exporter. */
   async shutdown(): Promise<void> {
-    for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null, process.hrtime.bigint());
+    for (const lifecycle of [...this.open.values()]) lifecycle.aborted('server_shutdown', new Error('the server shut down'), null, monotonicNs());
     await this.releaseProvider();
   }
 

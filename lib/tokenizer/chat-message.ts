@@ -1,5 +1,4 @@
-import type { Tokenizer } from './tokenizer.js';
-
+/** A conversation as the chat routes hand it to a tokenizer's chat template. */
 export type ChatRole = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {
@@ -18,9 +17,4 @@ export interface ChatTemplateOptions {
 
 export function isChatRole(role: unknown): role is ChatRole {
   return role === 'system' || role === 'user' || role === 'assistant';
-}
-
-/** The prompt token ids of a conversation, through the model's own chat template. */
-export function applyChatTemplate(tokenizer: Tokenizer, messages: readonly ChatMessage[], options?: ChatTemplateOptions): number[] {
-  return tokenizer.applyChatTemplate(messages, options);
 }

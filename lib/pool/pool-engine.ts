@@ -5,12 +5,11 @@ import { defaultEngineLayout, type EngineConfigInput } from '../engine/engine-co
 import { prepareEngine, type PreparedEngine } from '../engine/resolve-config.js';
 import type { TracingConfig } from '../observe/tracing/tracing-config.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { recipeOf } from '../tokenizer/tokenizer-recipe.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import type { WorkerStats } from './replica.js';
 import { WorkerPool } from './worker-pool.js';
 
-export interface EngineClientOptions extends EngineConfigInput {
+export interface PoolEngineOptions extends EngineConfigInput {
   /** Engine workers, one replica each. Default: one per core but one, and at least one. */
   readonly workers?: number;
   /** Requests one worker may hold (running and waiting) before new ones are refused. Default 4 × maxNumSeqs. */
@@ -40,16 +39,12 @@ export function defaultWorkerCount(): number {
 }
 
 /** The Engine over a pool of worker replicas, plus what only a pool has: its workers. */
-export class EngineClient extends EngineFrontend {
+export class PoolEngine extends EngineFrontend {
   constructor(
     tokenizer: Tokenizer,
     private readonly pool: WorkerPool,
   ) {
     super(tokenizer, pool);
-  }
-
-  get numWorkers(): number {
-    return this.pool.numWorkers;
   }
 
   /** Resolves when every worker is ready (again, after a replacement). */
@@ -63,22 +58,22 @@ export class EngineClient extends EngineFrontend {
 }
 
 /** Starts a pool of engine workers and resolves once every one has built its engine. */
-export async function createEngineClient(options: EngineClientOptions = {}): Promise<EngineClient> {
+export async function createPoolEngine(options: PoolEngineOptions = {}): Promise<PoolEngine> {
   const numWorkers = workerCount(options);
   const prepared = await prepareEngine(options, numWorkers);
   options.logger?.debug('kernel backend', { kernels: prepared.config.kernels, gpujsMode: prepared.config.gpujsMode, reason: prepared.reason });
-  return startEngineClient(prepared, options);
+  return startPoolEngine(prepared, options);
 }
 
 /** The workers an options object asks for, checked. */
-export function workerCount(options: Pick<EngineClientOptions, 'workers'>): number {
+export function workerCount(options: Pick<PoolEngineOptions, 'workers'>): number {
   const numWorkers = options.workers ?? defaultWorkerCount();
   if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RangeError('workers must be a positive integer');
   return numWorkers;
 }
 
 /** Starts the pool for an engine that is already prepared; nothing is started if an option is wrong. */
-export async function startEngineClient({ config, tokenizer, weights }: PreparedEngine, options: Omit<EngineClientOptions, keyof EngineConfigInput> = {}): Promise<EngineClient> {
+export async function startPoolEngine({ config, tokenizer, weights }: PreparedEngine, options: Omit<PoolEngineOptions, keyof EngineConfigInput> = {}): Promise<PoolEngine> {
   const numWorkers = workerCount(options);
   const iterationTimeout = options.engineIterationTimeoutSeconds ?? 60;
   if (!(iterationTimeout >= 0 && iterationTimeout <= 86400)) throw new RangeError('engineIterationTimeoutSeconds must be from 0 to 86400');
@@ -89,7 +84,7 @@ export async function startEngineClient({ config, tokenizer, weights }: Prepared
     // a helper is often descheduled, and every hand-off waits for the scheduler
     logger.warn('more engine threads than cores: kernels will wait on each other', { workers: numWorkers, threadsPerWorker: config.threadsPerWorker, cores: os.availableParallelism() });
   }
-  const pool = new WorkerPool(config, weights, recipeOf(tokenizer), {
+  const pool = new WorkerPool(config, weights, tokenizer.recipe, {
     numWorkers,
     maxPendingPerWorker: options.maxPendingPerWorker ?? 4 * config.maxNumSeqs,
     logger,
@@ -98,7 +93,7 @@ export async function startEngineClient({ config, tokenizer, weights }: Prepared
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
   });
-  const client = new EngineClient(tokenizer, pool);
+  const client = new PoolEngine(tokenizer, pool);
   try {
     await pool.ready();
   } catch (err) {

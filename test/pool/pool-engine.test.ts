@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { createEngine, createEngineClient, type EngineClient } from '../../lib/index.js';
+import { createEngine, createPoolEngine, type PoolEngine } from '../../lib/index.js';
 import { collect } from '../helpers/collect.js';
 import { FAULTY_WORKER, injectFault } from '../helpers/faults.js';
 
@@ -15,10 +15,10 @@ const PARAMS = [
 ];
 
 describe('engine client (worker pool)', () => {
-  let client: EngineClient;
+  let client: PoolEngine;
   before(async () => {
     // a step of the tiny model takes milliseconds: a second without one is a hang
-    client = await createEngineClient({ model: 'dummy-tiny', workers: 2, workerModule: FAULTY_WORKER, engineIterationTimeoutSeconds: 1 });
+    client = await createPoolEngine({ model: 'dummy-tiny', workers: 2, workerModule: FAULTY_WORKER, engineIterationTimeoutSeconds: 1 });
   });
   after(() => client.close());
 
@@ -62,7 +62,7 @@ describe('engine client (worker pool)', () => {
       const streams = [0, 1, 2, 3].map((i) => client.generate(`load ${i}`, { maxTokens: 400, ignoreEos: true }));
       const iterators = streams.map((s) => s[Symbol.asyncIterator]());
       await Promise.all(iterators.map((it) => it.next())); // every request is in flight
-      const before = client.workerStats()[0].generation;
+      const before = client.workerStats()[0].incarnation;
       await injectFault(0, mode);
       const results = await Promise.allSettled(iterators.map(async (it) => ({ tokens: 1 + (await drain(it)) })));
       results.forEach((result, i) => {
@@ -75,7 +75,7 @@ describe('engine client (worker pool)', () => {
         }
       });
       await client.ready();
-      assert.equal(client.workerStats()[0].generation, before + 1);
+      assert.equal(client.workerStats()[0].incarnation, before + 1);
       const again = [0, 1].map((i) => client.generate(`again ${i}`, { maxTokens: 3, ignoreEos: true }));
       assert.deepEqual(new Set(again.map((s) => s.workerIndex)), new Set([0, 1]));
       for (const out of await Promise.all(again.map(collect))) assert.equal(out.finishReason, 'length');
@@ -83,7 +83,7 @@ describe('engine client (worker pool)', () => {
   }
 
   it('refuses new requests with an overloaded error when every worker is at its limit', async () => {
-    const small = await createEngineClient({ model: 'dummy-tiny', workers: 1, maxPendingPerWorker: 2 });
+    const small = await createPoolEngine({ model: 'dummy-tiny', workers: 1, maxPendingPerWorker: 2 });
     try {
       const held = [small.generate('a', { maxTokens: 50 }), small.generate('b', { maxTokens: 50 })];
       assert.throws(() => small.generate('c'), { name: 'EngineOverloadedError', status: 503 });
@@ -111,7 +111,7 @@ describe('engine client shutdown', () => {
   });
 
   it('lets requests in flight finish within the grace period', async () => {
-    const client = await createEngineClient({ model: 'dummy-tiny', workers: 1 });
+    const client = await createPoolEngine({ model: 'dummy-tiny', workers: 1 });
     const pending = collect(client.generate('short', { maxTokens: 20, ignoreEos: true }));
     await client.close({ gracePeriodMs: 60_000 });
     assert.equal((await pending).finishReason, 'length');
