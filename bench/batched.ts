@@ -9,7 +9,7 @@
  *                            [--threads-per-worker 1]
  */
 import { parseArgs } from 'node:util';
-import { createEngine } from '../lib/engine/engine.js';
+import { createEngine } from '../lib/engine/create-engine.js';
 import type { KernelBackendName } from '../lib/backends/registry.js';
 import { parameterCount, type LlamaConfig } from '../lib/models/llama/llama-config.js';
 import { Rng } from '../lib/util/rng.js';

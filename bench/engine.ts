@@ -12,7 +12,7 @@
  * of every weight), and each backend's load time and the process's resident memory are reported.
  */
 import { parseArgs } from 'node:util';
-import { createEngine } from '../lib/engine/engine.js';
+import { createEngine } from '../lib/engine/create-engine.js';
 import { KERNEL_BACKENDS, type KernelBackendName } from '../lib/backends/registry.js';
 import { parameterCount, type LlamaConfig } from '../lib/models/llama/llama-config.js';
 import { isPresetName } from '../lib/models/presets.js';

@@ -1,5 +1,6 @@
-export { createEngine } from './engine/engine.js';
-export type { Engine, EngineOptions, EngineStats, GenerateOptions, CloseOptions } from './engine/engine.js';
+export { createEngine } from './engine/create-engine.js';
+export type { EngineOptions } from './engine/create-engine.js';
+export type { Engine, EngineStats, GenerateOptions, CloseOptions, ReplicaTracing } from './engine/engine.js';
 export type { GenerationDelta, GenerationStream } from './engine/generation-stream.js';
 export type { ResolvedEngineConfig, EngineConfigInput, KernelsSetting } from './engine/engine-config.js';
 export { resolveEngineConfig } from './engine/resolve-config.js';
@@ -10,7 +11,7 @@ export type { TraceOptions, TraceCarrier } from './engine/trace-options.js';
 export { MODEL_PRESETS } from './models/presets.js';
 export { parameterCount } from './models/llama/llama-config.js';
 export type { LlamaConfig } from './models/llama/llama-config.js';
-export type { ModelConfig } from './models/architecture.js';
+export type { ModelConfig } from './models/model.js';
 export { ByteTokenizer, SPECIAL_TOKENS } from './tokenizer/byte-tokenizer.js';
 export type { ChatMessage, ChatRole } from './tokenizer/chat-message.js';
 export * from './errors.js';

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { GPUJS_MODES, KERNEL_BACKENDS, type GpuJsMode, type KernelBackendName } from '../backends/registry.js';
-import type { ModelConfig } from '../models/architecture.js';
+import type { ModelConfig } from '../models/model.js';
 import { numberProblem } from '../util/number-rule.js';
 import type { ModelSource } from '../models/open-model.js';
 

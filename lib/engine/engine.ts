@@ -1,11 +1,6 @@
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { EngineConfigInput, ResolvedEngineConfig } from './engine-config.js';
-import { createEngineCore } from './engine-core.js';
-import { EngineFrontend } from './engine-frontend.js';
+import type { ResolvedEngineConfig } from './engine-config.js';
 import type { GenerationStream } from './generation-stream.js';
-import type { LifecycleEvent } from './lifecycle.js';
-import { LocalBackend } from './local-backend.js';
-import { prepareEngine } from './resolve-config.js';
 import type { SamplingParamsInput } from './sampling-params.js';
 import type { TraceOptions } from './trace-options.js';
 
@@ -65,16 +60,4 @@ export interface Engine {
   /** Journey tracing counts of each replica that traces in a worker thread; empty for an engine in this thread. */
   replicaTracing(): readonly ReplicaTracing[];
   close(options?: CloseOptions): Promise<void>;
-}
-
-export interface EngineOptions extends EngineConfigInput {
-  /** Called synchronously for every lifecycle event of every request. */
-  readonly onLifecycle?: (event: LifecycleEvent) => void;
-}
-
-/** Builds an engine that runs in the calling thread. */
-export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
-  const { config, tokenizer, weights } = await prepareEngine(options);
-  const { llm, kernels } = await createEngineCore({ weights, vocabulary: () => tokenizer, config, ...(options.onLifecycle ? { onLifecycle: options.onLifecycle } : {}) });
-  return new EngineFrontend(tokenizer, new LocalBackend(config, llm, kernels));
 }

@@ -7,7 +7,7 @@ export type FinishStatus = 'stopped' | 'length' | 'aborted' | 'error';
 
 /**
  * Something that happened to one sequence inside the engine, with the counters the tracing
- * contract (journey-tracing.md §3) attaches to every core event. Plain data: the engine emits
+ * contract (docs/journey-tracing.md §3) attaches to every core event. Plain data: the engine emits
  * these whether or not anything traces them.
  */
 export interface LifecycleEvent {

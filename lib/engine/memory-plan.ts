@@ -1,6 +1,7 @@
 import type { KernelBackend } from '../backends/backend.js';
 import { ModelLoadError } from '../formats/model-load-error.js';
-import type { Architecture, EngineShape, ModelConfig } from '../models/architecture.js';
+import type { Architecture } from '../models/architecture.js';
+import type { EngineShape, ModelConfig } from '../models/model.js';
 import type { ResolvedEngineConfig } from './engine-config.js';
 
 const GIB = 1024 ** 3;

@@ -1,6 +1,6 @@
 /**
  * What one engine step did and where its time went, filled in by LLMEngine.step when asked
- * (for a sampled step span, journey-tracing.md §7); plain data, measured only when wanted.
+ * (for a sampled step span, docs/journey-tracing.md §7); plain data, measured only when wanted.
  */
 export interface StepProfile {
   step: number;

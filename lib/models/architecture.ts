@@ -2,31 +2,7 @@ import type { KernelOp } from '../backends/backend.js';
 import type { Kernels } from '../backends/kernels.js';
 import type { GgufFile } from '../formats/gguf.js';
 import type { TensorSpec, WeightTensor } from '../tensors/weights.js';
-import type { Model } from './model.js';
-
-/** What every architecture's configuration holds; each adds its own hyperparameters. Plain data. */
-export interface ModelConfig {
-  /** The general.architecture it was read as (llama, qwen2, qwen3, …). */
-  readonly architecture: string;
-  /** Rows of the embedding and of the LM head. */
-  readonly vocabSize: number;
-  /** Longest context the model was trained for. */
-  readonly maxSeqLen: number;
-}
-
-/** The engine a model is built for: its largest step, its sampling rows, its KV cache. */
-export interface EngineShape {
-  /** Tokens of the largest step (maxNumBatchedTokens). */
-  readonly maxTokens: number;
-  /** Rows that get logits in one step (maxNumSeqs). */
-  readonly maxLogits: number;
-  /** Token slots of the KV cache (blocks × block size). */
-  readonly kvCacheSlots: number;
-  readonly blockSize: number;
-  readonly maxBlocksPerSeq: number;
-  /** Longest context attention covers (maxModelLen). */
-  readonly maxContextLen: number;
-}
+import type { EngineShape, Model, ModelConfig } from './model.js';
 
 /** A model's weights as views over memory another thread may have filled: by tensor name. */
 export interface WeightsView {

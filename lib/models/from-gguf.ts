@@ -2,7 +2,8 @@ import { ModelLoadError } from '../formats/model-load-error.js';
 import type { GgufFile } from '../formats/gguf.js';
 import { COMPUTED_TYPES, GGML_TYPE, ggmlTypeName } from '../tensors/tensor-types.js';
 import type { TensorLayout } from '../tensors/weights.js';
-import type { Architecture, ModelConfig } from './architecture.js';
+import type { Architecture } from './architecture.js';
+import type { ModelConfig } from './model.js';
 import { architectureNamed, supportedArchitectures } from './registry.js';
 
 /**

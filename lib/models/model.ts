@@ -1,5 +1,28 @@
 import type { AttentionBatch } from '../backends/kernels.js';
-import type { EngineShape, ModelConfig } from './architecture.js';
+
+/** What every architecture's configuration holds; each adds its own hyperparameters. Plain data. */
+export interface ModelConfig {
+  /** The general.architecture it was read as (llama, qwen2, qwen3, …). */
+  readonly architecture: string;
+  /** Rows of the embedding and of the LM head. */
+  readonly vocabSize: number;
+  /** Longest context the model was trained for. */
+  readonly maxSeqLen: number;
+}
+
+/** The engine a model is built for: its largest step, its sampling rows, its KV cache. */
+export interface EngineShape {
+  /** Tokens of the largest step (maxNumBatchedTokens). */
+  readonly maxTokens: number;
+  /** Rows that get logits in one step (maxNumSeqs). */
+  readonly maxLogits: number;
+  /** Token slots of the KV cache (blocks × block size). */
+  readonly kvCacheSlots: number;
+  readonly blockSize: number;
+  readonly maxBlocksPerSeq: number;
+  /** Longest context attention covers (maxModelLen). */
+  readonly maxContextLen: number;
+}
 
 /** The tokens of one step, flattened across sequences, plus which rows need logits. */
 export interface ForwardBatch extends AttentionBatch {

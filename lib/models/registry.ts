@@ -1,4 +1,5 @@
-import type { Architecture, ModelConfig } from './architecture.js';
+import type { Architecture } from './architecture.js';
+import type { ModelConfig } from './model.js';
 import { LLAMA_FAMILY } from './llama/llama-architecture.js';
 
 /** Every architecture this server builds, each under the general.architecture names it serves. */

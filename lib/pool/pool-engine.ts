@@ -10,7 +10,7 @@ import type { WorkerStats } from './replica.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface PoolEngineOptions extends EngineConfigInput {
-  /** Engine workers, one replica each. Default: one per core but one, and at least one. */
+  /** Engine workers, one replica each. Default: one per 8 cores, at least one (each on up to 8 threads: defaultEngineLayout). */
   readonly workers?: number;
   /** Requests one worker may hold (running and waiting) before new ones are refused. Default 4 × maxNumSeqs. */
   readonly maxPendingPerWorker?: number;

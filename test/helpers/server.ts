@@ -16,11 +16,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real server on 127.0.0.1 with a free port, one engine worker and the tiny model. */
+/**
+ * A real server on 127.0.0.1 with a free port, one engine worker of one thread and the tiny model.
+ * One thread: a kernel team spins while it waits for its helpers, and beside other test files on
+ * a machine of few cores that spinning would decide how long timing-dependent tests take.
+ */
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const server = await createServer({
     model: 'dummy-tiny',
     workers: 1,
+    threadsPerWorker: 1,
     host: '127.0.0.1',
     port: 0,
     logger: createLogger({ level: 'silent' }),

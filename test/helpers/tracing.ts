@@ -40,7 +40,7 @@ export function stamp(span: ReceivedSpan, name: string): number {
 }
 
 /**
- * Spec §6 on the monotonic stamps of one successful request: every core span in journey order
+ * docs/journey-tracing.md §6 on the monotonic stamps of one successful request: every core span in journey order
  * between the API span's stamps, and the first response after the earliest first token.
  */
 export function assertJourneyOrder(api: ReceivedSpan, cores: readonly ReceivedSpan[]): void {

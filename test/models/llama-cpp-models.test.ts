@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createEngine } from '../../lib/engine/engine.js';
+import { createEngine } from '../../lib/engine/create-engine.js';
 import { prepareEngine } from '../../lib/engine/resolve-config.js';
 import { WasmKernels } from '../../lib/backends/wasm/wasm-kernels.js';
 import { weightsView } from '../../lib/models/load-weights.js';

@@ -7,7 +7,7 @@ import { halfToFloat, roundToHalf } from '../../tensors/quant/half.js';
 import { attentionScoresKernel, attentionValuesKernel, matmulKernel, rmsScaleKernel, siluMulKernel, softmaxKernel, sumOfSquaresKernel } from './gpujs-functions.js';
 import { createArrayKvCache, type AttentionBatch, type AttentionShape, type Kernels, type KvCache, type ResidentMatrix, type RopeSpec } from '../kernels.js';
 import { type WeightTensor } from '../../tensors/weights.js';
-import { ReferenceKernels } from '../reference/reference-kernels.js';
+import { HostOps } from '../host-ops.js';
 
 const { GPU } = gpujs;
 
@@ -58,14 +58,14 @@ export class GpuJsKernels implements Kernels {
   private readonly gpu: InstanceType<typeof GPU>;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
   private readonly built: IKernelRunShortcut[] = [];
-  private readonly plain: ReferenceKernels;
+  private readonly host: HostOps;
   /** Attention's gathered contexts, one set per size, reused across calls. */
   private readonly regionBuffers = new Map<number, { keys: Float32Array; values: Float32Array; index: Float32Array }>();
 
   constructor(readonly options: GpuJsKernelOptions) {
     this.name = `gpujs-${options.mode}`;
     this.gpu = new GPU({ mode: options.mode });
-    this.plain = new ReferenceKernels(options.maxContextLen);
+    this.host = new HostOps(options.maxContextLen);
   }
 
   allocateFloat32(length: number): Float32Array {
@@ -97,7 +97,7 @@ export class GpuJsKernels implements Kernels {
   }
 
   addBias(x: Float32Array, bias: Float32Array, n: number, width: number): void {
-    this.plain.addBias(x, bias, n, width);
+    this.host.addBias(x, bias, n, width);
   }
 
   async rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): Promise<void> {
@@ -110,11 +110,11 @@ export class GpuJsKernels implements Kernels {
   }
 
   rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, rope: RopeSpec): void {
-    this.plain.rope(x, positions, n, numHeads, rope);
+    this.host.rope(x, positions, n, numHeads, rope);
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
-    this.plain.storeKv(cache, layer, k, v, slotMapping, n);
+    this.host.storeKv(cache, layer, k, v, slotMapping, n);
   }
 
   /**
@@ -195,7 +195,7 @@ export class GpuJsKernels implements Kernels {
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
-    this.plain.addInPlace(x, y, length);
+    this.host.addInPlace(x, y, length);
   }
 
   async softmax(out: Float32Array, logits: Float32Array, invTemperature: Float32Array, n: number, vocab: number): Promise<void> {
@@ -218,7 +218,7 @@ export class GpuJsKernels implements Kernels {
     this.gpu.destroy();
     this.kernels.clear();
     this.built.length = 0;
-    this.plain.dispose();
+    this.host.dispose();
     this.regionBuffers.clear();
   }
 

@@ -1,10 +1,10 @@
 import { activationsFor } from '../../tensors/quant/activations.js';
 import { dequantize } from '../../tensors/dequantize.js';
-import { floatToHalf, halfToFloat, roundToHalf } from '../../tensors/quant/half.js';
+import { halfToFloat, roundToHalf } from '../../tensors/quant/half.js';
 import type { GgmlType } from '../../tensors/tensor-types.js';
 import { createArrayKvCache, type AttentionBatch, type AttentionShape, type Kernels, type KvCache, type ResidentMatrix, type RopeSpec } from '../kernels.js';
 import { type WeightTensor } from '../../tensors/weights.js';
-import { ropeKey, ropeTable, rotateHead } from '../rope-table.js';
+import { HostOps } from '../host-ops.js';
 
 class ReferenceMatrix implements ResidentMatrix {
   constructor(
@@ -23,9 +23,11 @@ class ReferenceMatrix implements ResidentMatrix {
  */
 export class ReferenceKernels implements Kernels {
   readonly name = 'reference';
-  private readonly ropeTables = new Map<string, Float32Array>();
+  private readonly host: HostOps;
 
-  constructor(private readonly maxContextLen = 4096) {}
+  constructor(maxContextLen = 4096) {
+    this.host = new HostOps(maxContextLen);
+  }
 
   allocateFloat32(length: number): Float32Array {
     return new Float32Array(length);
@@ -61,7 +63,7 @@ export class ReferenceKernels implements Kernels {
   }
 
   addBias(x: Float32Array, bias: Float32Array, n: number, width: number): void {
-    for (let t = 0; t < n; t++) for (let i = 0; i < width; i++) x[t * width + i] += bias[i];
+    this.host.addBias(x, bias, n, width);
   }
 
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, n: number, dim: number, eps: number): void {
@@ -74,20 +76,11 @@ export class ReferenceKernels implements Kernels {
   }
 
   rope(x: Float32Array, positions: Int32Array, n: number, numHeads: number, rope: RopeSpec): void {
-    const table = this.ropeTable(rope);
-    for (let t = 0; t < n; t++) {
-      for (let h = 0; h < numHeads; h++) rotateHead(x, (t * numHeads + h) * rope.headDim, table, positions[t], rope);
-    }
+    this.host.rope(x, positions, n, numHeads, rope);
   }
 
   storeKv(cache: KvCache, layer: number, k: Float32Array, v: Float32Array, slotMapping: Int32Array, n: number): void {
-    const d = cache.kvDim;
-    for (let t = 0; t < n; t++) {
-      for (let i = 0; i < d; i++) {
-        cache.keys[layer][slotMapping[t] * d + i] = floatToHalf(k[t * d + i]);
-        cache.values[layer][slotMapping[t] * d + i] = floatToHalf(v[t * d + i]);
-      }
-    }
+    this.host.storeKv(cache, layer, k, v, slotMapping, n);
   }
 
   attention(out: Float32Array, q: Float32Array, cache: KvCache, layer: number, batch: AttentionBatch, shape: AttentionShape): void {
@@ -134,7 +127,7 @@ export class ReferenceKernels implements Kernels {
   }
 
   addInPlace(x: Float32Array, y: Float32Array, length: number): void {
-    for (let i = 0; i < length; i++) x[i] += y[i];
+    this.host.addInPlace(x, y, length);
   }
 
   softmax(out: Float32Array, logits: Float32Array, invTemperature: Float32Array, n: number, vocab: number): void {
@@ -149,13 +142,6 @@ export class ReferenceKernels implements Kernels {
   }
 
   dispose(): void {
-    this.ropeTables.clear();
-  }
-
-  private ropeTable(rope: RopeSpec): Float32Array {
-    const key = ropeKey(rope);
-    let table = this.ropeTables.get(key);
-    if (!table) this.ropeTables.set(key, (table = ropeTable(rope, this.maxContextLen)));
-    return table;
+    this.host.dispose();
   }
 }

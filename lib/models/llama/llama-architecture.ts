@@ -1,6 +1,7 @@
 import { KERNEL_OPS } from '../../backends/backend.js';
 import { GgufSettings } from '../../formats/gguf-settings.js';
-import type { Architecture, EngineShape } from '../architecture.js';
+import type { Architecture } from '../architecture.js';
+import type { EngineShape } from '../model.js';
 import { kvDim, LLAMA_VARIANTS, qDim, validateLlamaConfig, type LlamaConfig, type LlamaVariant } from './llama-config.js';
 import { LlamaModel } from './llama-model.js';
 import { llamaTensorSpecs, llamaWeights } from './llama-weights.js';

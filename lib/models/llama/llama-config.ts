@@ -1,5 +1,5 @@
 
-import type { ModelConfig } from '../architecture.js';
+import type { ModelConfig } from '../model.js';
 
 /** The variants of the Llama family: Llama (2, 3.x, Mistral-style), Qwen 2 (q/k/v biases), Qwen 3 (q/k RMSNorm). */
 export const LLAMA_VARIANTS = ['llama', 'qwen2', 'qwen3'] as const;

@@ -1,8 +1,7 @@
 import type { Kernels, KvCache, ResidentMatrix } from '../../backends/kernels.js';
-import type { EngineShape } from '../architecture.js';
 import { attentionBlock, type AttentionBuffers, type AttentionSpec, type AttentionWeights } from '../blocks/attention.js';
 import { swigluBlock, type SwigluBuffers, type SwigluWeights } from '../blocks/swiglu.js';
-import type { ForwardBatch, Model } from '../model.js';
+import type { EngineShape, ForwardBatch, Model } from '../model.js';
 import { kvDim, qDim, type LlamaConfig } from './llama-config.js';
 import type { LlamaWeights } from './llama-weights.js';
 

@@ -11,7 +11,7 @@ export interface ChoiceRecord {
 }
 
 /**
- * Where one choice's time went, in milliseconds, as journey-tracing.md §7 defines it: queue is
+ * Where one choice's time went, in milliseconds, as docs/journey-tracing.md §7 defines it: queue is
  * api.ARRIVED → SCHEDULED (FIRST); prefill is SCHEDULED (FIRST) → FIRST_TOKEN, preempted time
  * inside it included; decode is FIRST_TOKEN → FINISHED. A part is null when its stamps are
  * missing (the choice never got there).

@@ -52,7 +52,7 @@ export class CoreTracing extends SpanTracker<number, Span> {
   }
 
   /**
-   * An llm_step span for a sampled step (§7): a root span from the start of schedule() to the
+   * An llm_step span for a sampled step (docs/journey-tracing.md §7): a root span from the start of schedule() to the
    * outputs written to the ring, with one link to the llm_core span of every traced request in
    * its batch. Times are epoch milliseconds (high resolution).
    */

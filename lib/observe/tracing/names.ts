@@ -1,6 +1,6 @@
 /**
  * Every span, event and attribute name of the journey tracing contract
- * (shared/spec/journey-tracing.md), in one place. Dashboards and queries depend on these strings.
+ * (docs/journey-tracing.md), in one place. Dashboards and queries depend on these strings.
  */
 export const SPAN = Object.freeze({ request: 'llm_request', core: 'llm_core', step: 'llm_step' });
 export const SCOPE = Object.freeze({ api: 'journey.api', core: 'journey.scheduler' });

@@ -10,7 +10,7 @@ export interface TracingConfig {
   readonly endpoint: string;
   /** Fraction of requests traced when the client sends no sampling decision. */
   readonly sampleRate: number;
-  /** Fraction of engine steps traced as llm_step spans (§7); each worker decides per step. */
+  /** Fraction of engine steps traced as llm_step spans (docs/journey-tracing.md §7); each worker decides per step. */
   readonly stepSampleRate: number;
   readonly serviceName: string;
   readonly serviceVersion: string;
