@@ -16,6 +16,11 @@ export type KernelArgs<K extends KernelArgsName> = { readonly [F in (typeof KERN
 /** The most fields any block has: the size of a block, in 32-bit words. */
 export const MAX_KERNEL_ARGS = Math.max(...Object.values(KERNEL_ARGS).map((fields) => fields.length));
 
+/** Each block's fields by name, as their word offsets in the block: KERNEL_ARG_SLOTS.Matmul.rows === 6. */
+export const KERNEL_ARG_SLOTS = Object.fromEntries(
+  Object.entries(KERNEL_ARGS).map(([name, fields]) => [name, Object.freeze(Object.fromEntries(fields.map((f, i) => [f, i])))]),
+) as { readonly [K in KernelArgsName]: KernelArgs<K> };
+
 /** Writes `values` into `block` in the layout of `name` (a field left out is 0). */
 export function writeKernelArgs<K extends KernelArgsName>(block: Int32Array, name: K, values: Partial<KernelArgs<K>>): void {
   const fields = KERNEL_ARGS[name] as readonly string[];

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { TEAM_KERNELS, type TeamKernel } from './team-kernels.js';
 
 /*
  * A team of threads that share one engine's kernels: the engine's own thread and T − 1 helpers,
@@ -9,12 +10,7 @@ import { Worker } from 'node:worker_threads';
  * message passing, and idle helpers cost no CPU between steps.
  */
 
-/**
- * The kernels a team can split; each takes its argument block (kernel-args.ts), then
- * [start, end) of its units, then its thread's scratch.
- */
-export const TEAM_KERNELS = ['matmulF32', 'matmulF16', 'matmulBf16', 'matmulQ8_0', 'matmulQ4_0', 'matmulQ4_1', 'matmulQ5_0', 'matmulQ5_1', 'matmulQ4_K', 'matmulQ5_K', 'matmulQ6_K', 'attention'] as const;
-export type TeamKernel = (typeof TEAM_KERNELS)[number];
+/** The kernels' exports as a team calls them: argument block (kernel-args.ts), [start, end) of its units, its thread's scratch. */
 export type TeamExports = Record<TeamKernel, (args: number, start: number, end: number, scratch: number) => void>;
 
 /** Incremented for every task posted: what the helpers wait on. */

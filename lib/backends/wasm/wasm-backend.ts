@@ -1,7 +1,8 @@
 import type { GgmlType } from '../../tensors/tensor-types.js';
 import { KERNEL_OPS, type KernelBackend } from '../backend.js';
 import { createSharedMemory, MAX_PAGES, RESERVED_BYTES } from './wasm-arena.js';
-import { createWasmKernels, WASM_MATMULS } from './wasm-kernels.js';
+import { WASM_MATMULS } from './team-kernels.js';
+import { createWasmKernels } from './wasm-kernels.js';
 
 /** Hand-written WebAssembly SIMD kernels in one shared memory, on a team of threads. */
 export const WASM_BACKEND: KernelBackend = {

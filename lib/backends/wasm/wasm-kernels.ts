@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { GGML_TYPE, ggmlTypeName, tensorType, type GgmlType } from '../../tensors/tensor-types.js';
-import { MAX_KERNEL_ARGS, writeKernelArgs, type KernelArgs, type KernelArgsName } from './kernel-args.js';
+import { ggmlTypeName, tensorType, type GgmlType } from '../../tensors/tensor-types.js';
+import { KERNEL_ARG_SLOTS, MAX_KERNEL_ARGS, writeKernelArgs, type KernelArgs, type KernelArgsName } from './kernel-args.js';
 import type { AttentionBatch, AttentionShape, Kernels, KvCache, ResidentMatrix, RopeSpec } from '../kernels.js';
 import type { WeightTensor } from '../../tensors/weights.js';
 import { ropeKey, ropeTable } from '../rope-table.js';
-import { KernelTeam, type TeamExports, type TeamKernel } from './kernel-team.js';
+import { KernelTeam, type TeamExports } from './kernel-team.js';
+import { WASM_MATMULS, type TeamKernel } from './team-kernels.js';
 import { createSharedMemory, WasmArena } from './wasm-arena.js';
+
+/** Where each matmul argument goes in an argument block. */
+const MATMUL = KERNEL_ARG_SLOTS.Matmul;
 
 /** The functions of kernels/wasm/kernels.ts; every buffer argument is a byte offset. */
 interface WasmExports extends TeamExports {
@@ -22,24 +26,6 @@ interface WasmExports extends TeamExports {
   softmax(out: number, logits: number, invTemperature: number, n: number, vocab: number): void;
   attentionScratchBytes(group: number, headDim: number, maxContext: number): number;
 }
-
-/**
- * The matmul kernel of each weight type these kernels multiply (the activations are converted
- * first to the type's dot type, from the tensor type table): adding a type adds its kernel here.
- */
-export const WASM_MATMULS: ReadonlyMap<GgmlType, TeamKernel> = new Map<GgmlType, TeamKernel>([
-  [GGML_TYPE.F32, 'matmulF32'],
-  [GGML_TYPE.F16, 'matmulF16'],
-  [GGML_TYPE.BF16, 'matmulBf16'],
-  [GGML_TYPE.Q8_0, 'matmulQ8_0'],
-  [GGML_TYPE.Q4_0, 'matmulQ4_0'],
-  [GGML_TYPE.Q4_1, 'matmulQ4_1'],
-  [GGML_TYPE.Q5_0, 'matmulQ5_0'],
-  [GGML_TYPE.Q5_1, 'matmulQ5_1'],
-  [GGML_TYPE.Q4_K, 'matmulQ4_K'],
-  [GGML_TYPE.Q5_K, 'matmulQ5_K'],
-  [GGML_TYPE.Q6_K, 'matmulQ6_K'],
-]);
 
 /** Bytes of one thread's block-decoding scratch (SCRATCH_BYTES of kernels/wasm/matmul-kquants.ts and -q32.ts, rounded up). */
 const BLOCK_SCRATCH_BYTES = 1536;
@@ -147,19 +133,28 @@ export class WasmKernels implements Kernels {
     const count = n * m.cols;
     const kernel = WASM_MATMULS.get(m.type) as TeamKernel;
     this.call(() => {
-      const shape = { out: this.out(out, n * m.rows), w: m.ptr, n, rows: m.rows, cols: m.cols };
+      // the argument block written field by field: a matmul is the most frequent call of a step
+      const a = this.argBlock;
+      a[MATMUL.out] = this.out(out, n * m.rows);
+      a[MATMUL.w] = m.ptr;
+      a[MATMUL.n] = n;
+      a[MATMUL.rows] = m.rows;
+      a[MATMUL.cols] = m.cols;
       const xp = this.in(x, count);
-      const rows = (x: { x: number; xd?: number; xs?: number }) => this.split(kernel, 'Matmul', { ...shape, ...x }, m.rows, ROW_ALIGN, BLOCK_SCRATCH_BYTES);
+      a[MATMUL.xd] = 0;
+      a[MATMUL.xs] = 0;
       // the activations in the weights' dot type first, as llama.cpp converts them
       const dot = tensorType(m.type).dot;
       switch (dot) {
         case 'f32':
-          return rows({ x: xp });
+          a[MATMUL.x] = xp;
+          break;
         case 'f16':
         case 'bf16': {
           const rounded = this.scratchBytes(4 * count);
           this.fn.roundRows(rounded, xp, count, dot === 'bf16' ? 1 : 0);
-          return rows({ x: rounded });
+          a[MATMUL.x] = rounded;
+          break;
         }
         case 'Q8_0':
         case 'Q8_1': {
@@ -168,7 +163,10 @@ export class WasmKernels implements Kernels {
           const xd = xq + 2 * count;
           const xs = xd + count / 8;
           this.fn.quantizeQ8_0(xq, xd, xs, xp, n, m.cols);
-          return rows({ x: xq, xd, xs });
+          a[MATMUL.x] = xq;
+          a[MATMUL.xd] = xd;
+          a[MATMUL.xs] = xs;
+          break;
         }
         case 'Q8_K': {
           // 16-bit quants, one f32 scale per 256 values, one i16 sum per 32
@@ -176,11 +174,15 @@ export class WasmKernels implements Kernels {
           const xd = xq + 2 * count;
           const xs = xd + count / 64;
           this.fn.quantizeQ8_K(xq, xd, xs, xp, n, m.cols);
-          return rows({ x: xq, xd, xs });
+          a[MATMUL.x] = xq;
+          a[MATMUL.xd] = xd;
+          a[MATMUL.xs] = xs;
+          break;
         }
         default:
           throw new RangeError(`no activation conversion for ${ggmlTypeName(m.type)}`);
       }
+      this.runWritten(kernel, m.rows, ROW_ALIGN, BLOCK_SCRATCH_BYTES);
     });
   }
 
@@ -191,6 +193,11 @@ export class WasmKernels implements Kernels {
    */
   private split<K extends KernelArgsName>(kernel: TeamKernel, layout: K, args: Partial<KernelArgs<K>>, units: number, align: number, scratchBytes: number): void {
     writeKernelArgs(this.argBlock, layout, args);
+    this.runWritten(kernel, units, align, scratchBytes);
+  }
+
+  /** As split(), on the arguments already in this engine's argument block. */
+  private runWritten(kernel: TeamKernel, units: number, align: number, scratchBytes: number): void {
     const stride = (scratchBytes + 63) & ~63;
     const threads = this.team && units >= 2 * align ? this.team.threads : 1;
     const scratch = this.threadScratch(threads * stride);
