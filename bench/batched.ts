@@ -5,7 +5,7 @@
  * every sequence decodes `ntg` more tokens together (TG: npl·ntg tokens over that time). Also the
  * time to load the model and the process's resident memory. One JSON line per npl.
  *
- *   npm run bench:batched -- --model PATH|dummy [--npp 128] [--ntg 32] [--npl 1,8,32] [--kernels wasm]
+ *   npm run bench:batched -- --model PATH|dummy [--npp 128] [--ntg 32] [--npl 1,8,32] [--kernels auto]
  *                            [--threads-per-worker 1]
  */
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { machine, round } from './bench-util.js';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'dummy' },
-    kernels: { type: 'string', default: 'wasm' },
+    kernels: { type: 'string', default: 'auto' },
     npp: { type: 'string', default: '128' },
     ntg: { type: 'string', default: '32' },
     npl: { type: 'string', default: '1,8,32' },

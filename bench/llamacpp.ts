@@ -7,7 +7,7 @@
  *
  *   npm run bench:llamacpp -- [--shape dummy-shape] [--types F32,F16,Q8_0,Q4_K_M] [--threads 1,2]
  *        [--npl 1,8,32] [--http-concurrency 1,8] [--http-prompts 24] [--chart docs/llamacpp.svg]
- *        [--parts batched,http] [--from RUN.jsonl]
+ *        [--parts batched,http] [--kernels auto|native|wasm] [--from RUN.jsonl]
  *
  * --from draws the chart from the JSON lines of an earlier run instead of measuring.
  *
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     'http-prompts': { type: 'string', default: '24' },
     chart: { type: 'string' },
     parts: { type: 'string', default: 'batched,http' },
+    kernels: { type: 'string', default: 'auto' },
     from: { type: 'string' },
   },
 });
@@ -86,7 +87,7 @@ for (const type of parts.includes('batched') ? types : []) {
   for (const threads of threadCounts) {
     const base = { type, threads };
     // each system's two runs back to back, alternating, so that a slow spell of the machine hits both
-    const ours = [...(await journeyBatched(model, threads, 128, 32, npls)), ...(await journeyBatched(model, threads, 512, 1, [1]))];
+    const ours = [...(await journeyBatched(model, threads, 128, 32, npls, values.kernels)), ...(await journeyBatched(model, threads, 512, 1, [1], values.kernels))];
     const theirs = [...(await llamaCppBatched(bin, model, threads, 128, 32, npls)), ...(await llamaCppBatched(bin, model, threads, 512, 1, [1]))];
     compare(base, 'pp128', pick(ours, 128, 1).pp, pick(theirs, 128, 1).pp);
     compare(base, 'pp512', pick(ours, 512, 1).pp, pick(theirs, 512, 1).pp);
@@ -111,7 +112,7 @@ for (const type of parts.includes('http') ? types : []) {
         await server.stop();
       }
     };
-    const ours = await measure(await startJourneyServer(model, threads, concurrency, contextLen));
+    const ours = await measure(await startJourneyServer(model, threads, concurrency, contextLen, values.kernels));
     const theirs = await measure(await startLlamaServer(bin, model, threads, concurrency, contextLen));
     const base = { type, threads, http: true, concurrency, failed: { journeyLlm: ours.failed, llamaCpp: theirs.failed }, ...(ours.firstError || theirs.firstError ? { firstError: { journeyLlm: ours.firstError, llamaCpp: theirs.firstError } } : {}) };
     compare(base, 'output tok/s', ours.outputTokenThroughput, theirs.outputTokenThroughput);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { GPUJS_MODES, THREADED_BACKENDS } from './backends/registry.js';
+import { GPUJS_MODES, NATIVE_ISAS, THREADED_BACKENDS } from './backends/registry.js';
 import { CONNECTION_DEFAULTS, connectionLimitsProblem, type ConnectionLimits } from './api/connection-limits.js';
 import { CORS_DEFAULTS, corsProblem, type CorsOptions } from './api/cors.js';
 import type { ServerOptions } from './api/create-server.js';
@@ -98,7 +98,15 @@ export const FLAGS: readonly Flag[] = [
     default: ENGINE_DEFAULTS.kernels,
     to: 'kernels',
     read: choiceFlag(KERNEL_SETTINGS),
-    help: `kernel backend: ${KERNEL_SETTINGS.join(', ')}; auto is WebAssembly SIMD on a CPU, gpu.js on WebGPU where an adapter exists and measures faster`,
+    help: `kernel backend: ${KERNEL_SETTINGS.join(', ')}; auto is the native kernels on a CPU that has AVX2 or AVX-512 (WebAssembly SIMD where the addon could not be built, or on other CPUs), gpu.js on WebGPU where an adapter exists and measures faster`,
+  },
+  {
+    name: 'native-isa',
+    value: 'PATH',
+    default: ENGINE_DEFAULTS.nativeIsa,
+    to: 'nativeIsa',
+    read: choiceFlag(NATIVE_ISAS),
+    help: `SIMD path of the native kernels: ${NATIVE_ISAS.join(', ')} (auto: the best this CPU has)`,
   },
   { name: 'gpujs-mode', value: 'MODE', default: ENGINE_DEFAULTS.gpujsMode, to: 'gpujsMode', read: choiceFlag(GPUJS_MODES), help: `gpu.js backend when --kernels gpujs: ${GPUJS_MODES.join(', ')}` },
   { name: 'seed', value: 'N', default: '0', to: 'seed', read: integerFlag(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), help: 'seed of the dummy weights and of unseeded requests' },

@@ -9,6 +9,7 @@ import { createServer, type JourneyServer } from './api/create-server.js';
 import { ModelLoadError } from './formats/model-load-error.js';
 import { packageVersion } from './api/routes/info.js';
 import { inFlagTerms, parseServerConfig, serverOptions, USAGE, UsageError } from './config.js';
+import { kernelsLabel } from './engine/engine-config.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
@@ -42,18 +43,6 @@ async function main(): Promise<void> {
     await server?.close();
     return;
   }
-  const engine = server.engine;
-  logger.info('journey-llm listening', {
-    url,
-    model: config.model,
-    servedModelNames: config.servedModelName,
-    workers: engine.numReplicas,
-    threadsPerWorker: engine.config.threadsPerWorker,
-    kernels: engine.config.kernels === 'gpujs' ? `gpujs-${engine.config.gpujsMode}` : engine.config.kernels,
-    maxModelLen: engine.config.maxModelLen,
-    journeyTracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampleRate: config.tracing.sampleRate } : false,
-  });
-
   let signals = 0;
   const stop = (signal: string) => {
     if (++signals > 2) {
@@ -77,6 +66,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // the signals are handled before the line says the server listens: a supervisor may act on it at once
+  const engine = server.engine;
+  logger.info('journey-llm listening', {
+    url,
+    model: config.model,
+    servedModelNames: config.servedModelName,
+    workers: engine.numReplicas,
+    threadsPerWorker: engine.config.threadsPerWorker,
+    kernels: kernelsLabel(engine.config),
+    kernelsReason: engine.config.kernelsReason,
+    maxModelLen: engine.config.maxModelLen,
+    journeyTracing: config.tracing.enabled ? { endpoint: config.tracing.endpoint, sampleRate: config.tracing.sampleRate } : false,
+  });
 }
 
 /** Why the server could not start, in one line. */

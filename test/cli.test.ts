@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseServerConfig, UsageError } from '../lib/config.js';
+import { loadNativeAddon } from '../lib/backends/native/native-addon.js';
 
 const SERVER = new URL('../lib/server.js', import.meta.url).pathname;
 
@@ -68,7 +69,7 @@ describe('command line', () => {
     [['--port', '70000'], /--port/],
     [['--workers', '0'], /--workers/],
     [['--threads-per-worker', '0'], /--threads-per-worker/],
-    [['--threads-per-worker', '2', '--kernels', 'reference'], /--threads-per-worker above 1 needs kernels that run a thread team \(wasm\)/],
+    [['--threads-per-worker', '2', '--kernels', 'reference'], /--threads-per-worker above 1 needs kernels that run a thread team \(native, wasm\)/],
     [['--model', 'gpt-9'], /unknown model/],
     [['--kernels', 'cuda'], /--kernels/],
     [['--log-level', 'loud'], /--log-level/],
@@ -163,7 +164,8 @@ describe('command line', () => {
     assert.equal(started.model, 'dummy-tiny');
     assert.equal(started.workers, 1);
     assert.equal(started.threadsPerWorker, Math.min(8, os.availableParallelism()), 'one engine on every core, by default');
-    assert.equal(started.kernels, 'wasm', 'auto picks WebAssembly SIMD on a machine without a GPU');
+    const best = loadNativeAddon().addon?.cpu().best ?? 'none';
+    assert.equal(started.kernels, best === 'none' ? 'wasm' : `native ${best}`, 'auto picks the native kernels for this CPU on a machine without a GPU (else WebAssembly SIMD)');
     const reader = await startStream(started.url, 300);
     child.kill('SIGTERM');
     const body = await readRest(reader);

@@ -31,9 +31,9 @@ export async function llamaCppBatched(bin: string, model: string, threads: numbe
     .map((r) => ({ npp: r.pp, npl: r.pl, pp: r.speed_pp, tg: r.speed_tg }));
 }
 
-export async function journeyBatched(model: string, threads: number, npp: number, ntg: number, npls: readonly number[]): Promise<BatchedRow[]> {
+export async function journeyBatched(model: string, threads: number, npp: number, ntg: number, npls: readonly number[], kernels = 'auto'): Promise<BatchedRow[]> {
   const script = new URL('../batched.js', import.meta.url).pathname;
-  const args = [script, '--model', model, '--npp', String(npp), '--ntg', String(ntg), '--npl', npls.join(','), '--threads-per-worker', String(threads), '--max-num-batched-tokens', '512'];
+  const args = [script, '--model', model, '--npp', String(npp), '--ntg', String(ntg), '--npl', npls.join(','), '--threads-per-worker', String(threads), '--max-num-batched-tokens', '512', '--kernels', kernels];
   const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 24 });
   return stdout
     .split('\n')
@@ -48,9 +48,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startJourneyServer(model: string, threads: number, parallel: number, contextLen: number): Promise<RunningServer> {
+export async function startJourneyServer(model: string, threads: number, parallel: number, contextLen: number, kernels = 'auto'): Promise<RunningServer> {
   const server = await ServerProcess.start([
-    '--model', model, '--workers', '1', '--threads-per-worker', String(threads), '--max-num-seqs', String(parallel),
+    '--model', model, '--kernels', kernels, '--workers', '1', '--threads-per-worker', String(threads), '--max-num-seqs', String(parallel),
     '--max-model-len', String(contextLen), '--max-num-batched-tokens', '512', '--disable-log-stats',
   ]);
   return { url: server.url, stop: () => server.stop() };

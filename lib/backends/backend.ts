@@ -17,11 +17,16 @@ export type WeightsPlacement = 'wasm-memory' | 'buffer' | 'mapped-file';
  */
 export type WeightsMemory =
   | { readonly kind: 'buffer'; readonly buffer: SharedArrayBuffer; readonly byteOffset: number }
-  | { readonly kind: 'wasm-memory'; readonly memory: WebAssembly.Memory; readonly byteOffset: number };
+  | { readonly kind: 'wasm-memory'; readonly memory: WebAssembly.Memory; readonly byteOffset: number }
+  // the model file itself, mapped by the backend in each thread that asks (the same pages)
+  | { readonly kind: 'mapped-file'; readonly path: string; readonly byteOffset: number };
 
-/** The bytes of a weights memory, in this thread. */
-export function weightsBuffer(m: WeightsMemory): ArrayBufferLike {
-  return m.kind === 'buffer' ? m.buffer : m.memory.buffer;
+/** The bytes of a weights memory, in this thread; a mapped file is reached through the backend that mapped it. */
+export function weightsBuffer(m: WeightsMemory, backend?: Pick<KernelBackend, 'mapFile'>): ArrayBufferLike {
+  if (m.kind === 'buffer') return m.buffer;
+  if (m.kind === 'wasm-memory') return m.memory.buffer;
+  if (!backend?.mapFile) throw new RangeError(`the weights are in ${m.path}, mapped: only the backend that mapped it reaches them`);
+  return backend.mapFile(m.path);
 }
 
 /** A SharedArrayBuffer for weights: what a backend that reads plain memory allocates. */
@@ -65,5 +70,11 @@ export interface KernelBackend {
   readonly modes: readonly string[];
   /** Memory for `bytes` of weights, where its kernels read them in place. */
   allocateWeights(bytes: number): WeightsMemory;
+  /** For weights placed 'mapped-file': the whole file mapped into memory, the same pages in every thread. */
+  mapFile?(path: string): ArrayBuffer;
+  /** The engine setting that holds its mode, for a backend with modes. */
+  readonly modeSetting: 'gpujsMode' | 'nativeIsa' | null;
+  /** The mode it will run in for `mode` as asked ('auto' made concrete); the identity where there is nothing to resolve. */
+  resolveMode?(mode: string): string;
   create(options: KernelOptions): Promise<Kernels>;
 }

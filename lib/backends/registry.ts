@@ -3,17 +3,19 @@ import type { KernelBackend } from './backend.js';
 import { GPUJS_BACKEND } from './gpujs/gpujs-backend.js';
 import { hasWebGpuAdapter } from './gpujs/webgpu-setup.js';
 import { f32Tensor } from '../tensors/weights.js';
+import { NATIVE_BACKEND } from './native/native-backend.js';
 import { REFERENCE_BACKEND } from './reference/reference-backend.js';
 import { WASM_BACKEND } from './wasm/wasm-backend.js';
 import { monotonicMs } from '../util/clock.js';
 
 export type { GpuJsMode } from './gpujs/gpujs-kernels.js';
 export { GPUJS_MODES } from './gpujs/gpujs-backend.js';
+export { NATIVE_ISAS, type NativeIsa } from './native/native-backend.js';
 
 /** Every kernel backend, by name: the one place that knows them. */
-const BACKENDS = [WASM_BACKEND, GPUJS_BACKEND, REFERENCE_BACKEND] as const;
+const BACKENDS = [NATIVE_BACKEND, WASM_BACKEND, GPUJS_BACKEND, REFERENCE_BACKEND] as const;
 
-export type KernelBackendName = 'wasm' | 'gpujs' | 'reference';
+export type KernelBackendName = 'native' | 'wasm' | 'gpujs' | 'reference';
 export const KERNEL_BACKENDS: readonly KernelBackendName[] = BACKENDS.map((b) => b.name as KernelBackendName);
 
 /** The backends that split a forward pass over a team of threads, and so take a thread count. */
@@ -52,24 +54,30 @@ function hasGpuDevice(): boolean {
 }
 
 /**
- * The rule behind `--kernels auto`, as measured by `npm run bench:kernels`:
+ * The rule behind `--kernels auto`, as measured by `npm run bench:llamacpp` and
+ * `npm run bench:kernels`:
  *
- * 1. On a CPU, the WebAssembly SIMD kernels: on these machines they compute matmuls at
- *    25–60 GFLOPS on one thread, where gpu.js reaches 1.4 in its best CPU mode and plain
- *    JavaScript 1.9.
+ * 1. On a CPU, the native kernels where the addon was built and the CPU has one of their SIMD
+ *    paths (AVX-512 VNNI, AVX2): they run at llama.cpp's speed. Otherwise the WebAssembly SIMD
+ *    kernels, portable to any machine, at 0.2 to 0.7 of it; the reason says why.
  * 2. Where the machine has a GPU device and gpu.js finds a WebGPU adapter, gpu.js in webgpu mode
- *    is timed against wasm on `shape` (the model's largest matmul at the engine's batch size) and
- *    the faster one is used.
+ *    is timed against that CPU backend on `shape` (the model's largest matmul at the engine's
+ *    batch size) and the faster one is used.
  *
  * Without a GPU device no adapter is asked for, so a CPU-only server loads no GPU driver.
  */
 export async function chooseBackend(shape: MatmulShape): Promise<KernelChoice> {
-  if (!hasGpuDevice()) return { backend: WASM_BACKEND, mode: '', reason: 'no GPU device: WebAssembly SIMD is the fastest CPU backend' };
-  if (!(await hasWebGpuAdapter())) return { backend: WASM_BACKEND, mode: '', reason: 'a GPU device but no WebGPU adapter: WebAssembly SIMD' };
-  const wasmMs = await timeMatmul(WASM_BACKEND, '', shape);
+  const nativeWhy = await NATIVE_BACKEND.unavailable('auto');
+  const cpu: KernelChoice =
+    nativeWhy === null
+      ? { backend: NATIVE_BACKEND, mode: 'auto', reason: 'native kernels for this CPU' }
+      : { backend: WASM_BACKEND, mode: '', reason: `WebAssembly SIMD: the native kernels are unavailable (${nativeWhy})` };
+  if (!hasGpuDevice()) return { ...cpu, reason: `no GPU device; ${cpu.reason}` };
+  if (!(await hasWebGpuAdapter())) return { ...cpu, reason: `a GPU device but no WebGPU adapter; ${cpu.reason}` };
+  const cpuMs = await timeMatmul(cpu.backend, cpu.mode, shape);
   const webgpuMs = await timeMatmul(GPUJS_BACKEND, 'webgpu', shape);
-  const times = `${wasmMs.toFixed(2)} ms on wasm, ${webgpuMs.toFixed(2)} ms on gpu.js webgpu per matmul of ${shape.rows}×${shape.cols} at ${shape.n} rows`;
-  return webgpuMs < wasmMs ? { backend: GPUJS_BACKEND, mode: 'webgpu', reason: `WebGPU adapter faster: ${times}` } : { backend: WASM_BACKEND, mode: '', reason: `WebGPU adapter slower: ${times}` };
+  const times = `${cpuMs.toFixed(2)} ms on ${cpu.backend.name}, ${webgpuMs.toFixed(2)} ms on gpu.js webgpu per matmul of ${shape.rows}×${shape.cols} at ${shape.n} rows`;
+  return webgpuMs < cpuMs ? { backend: GPUJS_BACKEND, mode: 'webgpu', reason: `WebGPU adapter faster: ${times}` } : { ...cpu, reason: `WebGPU adapter slower: ${times}` };
 }
 
 /** Milliseconds per call of an f32 matmul of `shape` on `backend`. */

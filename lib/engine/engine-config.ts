@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { GPUJS_MODES, KERNEL_BACKENDS, type GpuJsMode, type KernelBackendName } from '../backends/registry.js';
+import { backendNamed, GPUJS_MODES, KERNEL_BACKENDS, NATIVE_ISAS, type GpuJsMode, type KernelBackendName, type NativeIsa } from '../backends/registry.js';
 import type { ModelConfig } from '../models/model.js';
 import { numberProblem } from '../util/number-rule.js';
 import type { ModelSource } from '../models/open-model.js';
@@ -36,6 +36,8 @@ export interface EngineConfigInput {
   readonly model?: string;
   readonly kernels?: KernelsSetting;
   readonly gpujsMode?: GpuJsMode;
+  /** The native kernels' SIMD path: auto (the best this CPU has), avx512-vnni or avx2. */
+  readonly nativeIsa?: NativeIsa;
   /** Seeds the dummy weights and the seeds of requests that bring none. */
   readonly seed?: number;
   readonly maxNumSeqs?: number;
@@ -67,7 +69,11 @@ export interface ResolvedEngineConfig {
   /** Tokens that end a sequence (EOS, end of turn, …) unless it ignores EOS. */
   readonly endOfGenerationIds: readonly number[];
   readonly kernels: KernelBackendName;
+  /** Why that backend, in words (`auto`'s rule, or "chosen explicitly"). */
+  readonly kernelsReason: string;
   readonly gpujsMode: GpuJsMode;
+  /** Concrete (avx512-vnni, avx2) once the native kernels are chosen. */
+  readonly nativeIsa: NativeIsa;
   readonly seed: number;
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
@@ -83,6 +89,7 @@ export const ENGINE_DEFAULTS = Object.freeze({
   model: 'dummy',
   kernels: 'auto' as KernelsSetting,
   gpujsMode: 'webasm' as GpuJsMode,
+  nativeIsa: 'auto' as NativeIsa,
   seed: 0,
   maxNumSeqs: 32,
   maxNumBatchedTokens: 256,
@@ -103,12 +110,14 @@ export function checkEngineConfig(
   source: ModelSource,
   endOfGenerationIds: readonly number[],
   replicas = 1,
-): Omit<ResolvedEngineConfig, 'kernels'> & { readonly kernels: KernelsSetting } {
+): Omit<ResolvedEngineConfig, 'kernels' | 'kernelsReason'> & { readonly kernels: KernelsSetting } {
   const modelConfig = source.modelConfig;
   const kernels = input.kernels ?? ENGINE_DEFAULTS.kernels;
   if (!KERNEL_SETTINGS.includes(kernels)) throw new RangeError(`kernels must be one of ${KERNEL_SETTINGS.join(', ')}`);
   const gpujsMode = input.gpujsMode ?? ENGINE_DEFAULTS.gpujsMode;
   if (!GPUJS_MODES.includes(gpujsMode)) throw new RangeError(`gpujsMode must be one of ${GPUJS_MODES.join(', ')}`);
+  const nativeIsa = input.nativeIsa ?? ENGINE_DEFAULTS.nativeIsa;
+  if (!NATIVE_ISAS.includes(nativeIsa)) throw new RangeError(`nativeIsa must be one of ${NATIVE_ISAS.join(', ')}`);
 
   const seed = input.seed ?? ENGINE_DEFAULTS.seed;
   if (!Number.isSafeInteger(seed)) throw new RangeError('seed must be an integer');
@@ -137,6 +146,7 @@ export function checkEngineConfig(
     endOfGenerationIds,
     kernels,
     gpujsMode,
+    nativeIsa,
     seed,
     maxNumSeqs,
     maxNumBatchedTokens,
@@ -153,4 +163,10 @@ function positiveInt(value: unknown, name: string): number {
   const problem = numberProblem(value, { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true });
   if (problem !== null) throw new RangeError(`${name} ${problem}`);
   return value as number;
+}
+
+/** The backend and its mode in use, as the start line names it: "native avx512-vnni", "gpujs webasm", "wasm". */
+export function kernelsLabel(config: ResolvedEngineConfig): string {
+  const setting = backendNamed(config.kernels).modeSetting;
+  return setting ? `${config.kernels} ${config[setting]}` : config.kernels;
 }

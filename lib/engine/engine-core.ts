@@ -42,9 +42,9 @@ export const createEngineCore: EngineCoreBuilder = async ({ weights: share, voca
   const architecture = architectureNamed(config.modelConfig.architecture);
   if (!architecture) throw new RangeError(`no architecture ${config.modelConfig.architecture}`);
   const backend = backendNamed(config.kernels);
-  const kernels = await backend.create({ maxContextLen: config.maxModelLen, threads: config.threadsPerWorker, mode: config.gpujsMode, memory: share });
+  const kernels = await backend.create({ maxContextLen: config.maxModelLen, threads: config.threadsPerWorker, ...(backend.modeSetting ? { mode: config[backend.modeSetting] } : {}), memory: share });
   const shape = engineShape(config);
-  const model = architecture.build(config.modelConfig, weightsView(share), kernels, shape);
+  const model = architecture.build(config.modelConfig, weightsView(share, backend), kernels, shape);
   const blockManager = new BlockManager(config.numKvBlocks, config.blockSize, config.enablePrefixCaching);
   const scheduler = new Scheduler(
     {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { KernelBackend } from '../backends/backend.js';
 import { ModelLoadError } from '../formats/model-load-error.js';
 import type { Architecture } from '../models/architecture.js';
@@ -27,12 +28,12 @@ export function replicaBytes(architecture: Architecture<ModelConfig>, config: Re
 
 /**
  * Refuses, with the figures, a model whose weights plus `replicas` engines' KV caches and buffers
- * would not fit the memory `backend` can address (a WebAssembly memory holds 4 GiB); a backend
- * without a limit of its own is checked against the machine's memory elsewhere.
+ * would not fit the memory `backend` can address (a WebAssembly memory holds 4 GiB), or, for a
+ * backend without a limit of its own, the machine's memory. The weights count once: every
+ * replica of the process shares them.
  */
-export function checkMemory(backend: KernelBackend, architecture: Architecture<ModelConfig>, config: ResolvedEngineConfig, weightsBytes: number, replicas: number): void {
-  const limit = backend.memoryLimit;
-  if (!limit) return;
+export function checkMemory(backend: KernelBackend, architecture: Architecture<ModelConfig>, config: ResolvedEngineConfig, weightsBytes: number, replicas: number, machineBytes = os.totalmem()): void {
+  const limit = backend.memoryLimit ?? { bytes: machineBytes, description: `this machine's ${(machineBytes / GIB).toFixed(2)} GiB of memory` };
   const perReplica = replicaBytes(architecture, config);
   const total = weightsBytes + replicas * perReplica;
   if (total <= limit.bytes) return;

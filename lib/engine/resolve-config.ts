@@ -47,17 +47,18 @@ export async function prepareEngine(input: EngineConfigInput = {}, replicas = 1)
 async function resolveFor(input: EngineConfigInput, source: ModelSource, tokenizer: Tokenizer, replicas = 1): Promise<{ config: ResolvedEngineConfig; reason: string; backend: KernelBackend }> {
   const checked = checkEngineConfig(input, source, tokenizer.endOfGenerationIds, replicas);
   let backend: KernelBackend;
-  let mode = checked.gpujsMode as string;
+  let mode: string | undefined;
   let reason = 'chosen explicitly';
   if (checked.kernels === 'auto') {
     const { rows, cols } = source.architecture.largestMatmul(source.modelConfig);
     const choice = await chooseBackend({ rows, cols, n: checked.maxNumSeqs });
     backend = choice.backend;
-    mode = choice.mode || mode;
+    mode = backend.modeSetting ? choice.mode || checked[backend.modeSetting] : undefined;
     reason = choice.reason;
   } else {
     backend = backendNamed(checked.kernels);
-    const problem = await backend.unavailable(backend.modes.length > 0 ? mode : undefined);
+    mode = backend.modeSetting ? checked[backend.modeSetting] : undefined;
+    const problem = await backend.unavailable(mode);
     if (problem !== null) throw new RangeError(problem);
   }
   checkModelOn(backend, source);
@@ -65,7 +66,9 @@ async function resolveFor(input: EngineConfigInput, source: ModelSource, tokeniz
   let threadsPerWorker = 1;
   if (backend.threading === 'team') threadsPerWorker = checked.threadsPerWorker;
   else if (input.threadsPerWorker !== undefined && input.threadsPerWorker > 1) throw new RangeError(`threadsPerWorker above 1 needs kernels that run a thread team (${THREADED_BACKENDS.join(', ')}), not ${backend.name}`);
-  const config: ResolvedEngineConfig = { ...checked, kernels: backend.name as KernelBackendName, gpujsMode: (backend.modes.length > 0 ? mode : checked.gpujsMode) as ResolvedEngineConfig['gpujsMode'], threadsPerWorker };
+  // the backend's mode made concrete (native `auto` becomes the CPU's path), the other settings as given
+  const modes = backend.modeSetting && mode !== undefined ? { [backend.modeSetting]: backend.resolveMode ? backend.resolveMode(mode) : mode } : {};
+  const config = { ...checked, kernels: backend.name as KernelBackendName, kernelsReason: reason, threadsPerWorker, ...modes } as ResolvedEngineConfig;
   return { config, reason, backend };
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { weightsBuffer, type KernelBackend, type WeightsMemory } from '../backends/backend.js';
 import { readTensorData, type GgufFile } from '../formats/gguf.js';
 import { rowBytes } from '../tensors/tensor-types.js';
@@ -13,11 +14,15 @@ import { initDummyWeights, llamaWeights } from './llama/llama-weights.js';
  * memory its backend reads them from, and where each tensor lies in it. Structured-cloneable, so
  * it travels to workers without copying the weights.
  */
-export type WeightsShare = WeightsMemory & { readonly tensors: readonly TensorLayout[] };
+export type WeightsShare = WeightsMemory & {
+  readonly tensors: readonly TensorLayout[];
+  /** This load's own name: every matrix viewed from it carries `${id}/${tensor}` as its key. */
+  readonly id: string;
+};
 
 /** Builds a built-in model's seeded weights once, where `backend` reads them. */
 export function buildDummyWeights(config: LlamaConfig, tensors: readonly TensorLayout[], backend: KernelBackend, seed: number): WeightsShare {
-  const share: WeightsShare = { ...backend.allocateWeights(layoutBytes(tensors)), tensors };
+  const share: WeightsShare = { ...backend.allocateWeights(layoutBytes(tensors)), tensors, id: randomUUID() };
   initDummyWeights(llamaWeights(config, weightsView(share)), seed, SPECIAL_TOKENS.eos);
   return share;
 }
@@ -27,14 +32,17 @@ export function buildDummyWeights(config: LlamaConfig, tensors: readonly TensorL
  * weights from (no copy on the JavaScript heap), keeping each tensor in its own type.
  */
 export function loadGgufWeights(file: GgufFile, tensors: readonly TensorLayout[], backend: KernelBackend): WeightsShare {
-  const share: WeightsShare = { ...backend.allocateWeights(layoutBytes(tensors)), tensors };
+  // a backend that reads the file where it lies maps it instead: nothing is read now, and every
+  // worker of the process shares the same pages
+  if (backend.weights === 'mapped-file' && backend.mapFile) return { kind: 'mapped-file', path: file.path, byteOffset: file.dataOffset, tensors, id: randomUUID() };
+  const share: WeightsShare = { ...backend.allocateWeights(layoutBytes(tensors)), tensors, id: randomUUID() };
   readTensorData(file, new Uint8Array(weightsBuffer(share), share.byteOffset, layoutBytes(tensors)));
   return share;
 }
 
-/** Views of shared weights by tensor name, in this thread. */
-export function weightsView(share: WeightsShare): WeightsView {
-  const buffer = weightsBuffer(share);
+/** Views of shared weights by tensor name, in this thread (through `backend` for a mapped file). */
+export function weightsView(share: WeightsShare, backend?: Pick<KernelBackend, 'mapFile'>): WeightsView {
+  const buffer = weightsBuffer(share, backend);
   const byName = new Map(share.tensors.map((t) => [t.name, t]));
   const find = (name: string) => {
     const t = byName.get(name);
@@ -46,7 +54,7 @@ export function weightsView(share: WeightsShare): WeightsView {
     matrix(name): WeightTensor {
       const t = find(name);
       const [cols, rows] = t.dims;
-      return { type: t.type, rows, cols, bytes: new Uint8Array(buffer, share.byteOffset + t.offset, rows * (rowBytes(t.type, cols) as number)) };
+      return { type: t.type, rows, cols, bytes: new Uint8Array(buffer, share.byteOffset + t.offset, rows * (rowBytes(t.type, cols) as number)), key: `${share.id}/${t.name}` };
     },
     vector(name): Float32Array {
       const t = find(name);

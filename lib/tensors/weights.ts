@@ -23,6 +23,12 @@ export interface WeightTensor {
   readonly cols: number;
   /** rows · rowBytes(type, cols) bytes */
   readonly bytes: Uint8Array;
+  /**
+   * Names these bytes for as long as they live: a backend that keeps a converted copy of a
+   * matrix may share it between the threads of a process by this key, which no other bytes
+   * ever carry. Absent for a matrix that is not loaded weights (nothing is shared then).
+   */
+  readonly key?: string;
 }
 
 /** Bytes a layout spans. */

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GpuJsKernels } from '../../lib/backends/gpujs/gpujs-kernels.js';
 import { createWasmKernels, WasmKernels } from '../../lib/backends/wasm/wasm-kernels.js';
+import { loadNativeAddon } from '../../lib/backends/native/native-addon.js';
+import { NativeKernels } from '../../lib/backends/native/native-kernels.js';
 import { KERNEL_TOLERANCE, type AttentionBatch, type AttentionShape, type Kernels, type RopeSpec } from '../../lib/backends/kernels.js';
 import { f32Tensor, type WeightTensor } from '../../lib/tensors/weights.js';
 import { GGML_TYPE } from '../../lib/tensors/tensor-types.js';
@@ -71,7 +73,10 @@ const rope = (headDim: number, style: RopeSpec['style'], freqFactors: Float32Arr
 
 const reference = new ReferenceKernels();
 const gpujsBackends = [new GpuJsKernels({ mode: 'cpu', maxContextLen: 2048 }), new GpuJsKernels({ mode: 'webasm', maxContextLen: 2048 })];
-const backends: Kernels[] = [new WasmKernels({ maxContextLen: 2048 }), ...gpujsBackends];
+// every SIMD path of the native kernels this CPU has, one thread and three
+const native = loadNativeAddon().addon;
+const nativeBackends = (native?.cpu().paths ?? []).flatMap((isa) => [1, 3].map((threads) => new NativeKernels(native!, { maxContextLen: 2048, threads, isa, weightsMapped: false })));
+const backends: Kernels[] = [new WasmKernels({ maxContextLen: 2048 }), ...gpujsBackends, ...nativeBackends];
 after(() => backends.forEach((b) => b.dispose()));
 
 /** Runs `op` on the reference and on `backend` over fresh copies of `inputs`; compares the outputs. */

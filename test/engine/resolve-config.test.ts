@@ -4,14 +4,33 @@ import { describe, it } from 'node:test';
 import { defaultEngineLayout, defaultThreadsPerWorker } from '../../lib/engine/engine-config.js';
 import { resolveEngineConfig } from '../../lib/engine/resolve-config.js';
 import { hasWebGpuAdapter } from '../../lib/backends/gpujs/webgpu-setup.js';
+import { loadNativeAddon } from '../../lib/backends/native/native-addon.js';
 
 const gpuDevice = readdirSync('/dev').some((d) => /^nvidia\d+$/.test(d)) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((d) => d.startsWith('renderD')));
 
 describe('kernel backend choice', () => {
-  it('resolves auto to a concrete backend, and to WebAssembly SIMD on a machine without a GPU', { skip: gpuDevice && 'this machine has a GPU device' }, async () => {
+  it('resolves auto to a concrete backend: without a GPU, the native kernels on the best path this CPU has (else WebAssembly SIMD)', { skip: gpuDevice && 'this machine has a GPU device' }, async () => {
     const { config, reason } = await resolveEngineConfig({ model: 'dummy-tiny' });
-    assert.equal(config.kernels, 'wasm');
-    assert.match(reason, /no GPU device/);
+    const best = loadNativeAddon().addon?.cpu().best ?? 'none';
+    if (best === 'none') {
+      assert.equal(config.kernels, 'wasm');
+      assert.match(reason, /no GPU device; WebAssembly SIMD: the native kernels are unavailable \(.+\)/);
+    } else {
+      assert.equal(config.kernels, 'native');
+      assert.equal(config.nativeIsa, best);
+      assert.match(reason, /no GPU device; native kernels for this CPU/);
+    }
+  });
+
+  it('takes a SIMD path of the native kernels by name, and refuses one the CPU lacks with what it has', async (t) => {
+    const cpu = loadNativeAddon().addon?.cpu();
+    if (!cpu || cpu.best === 'none') return t.skip('no native kernels here');
+    for (const nativeIsa of cpu.paths) {
+      const { config } = await resolveEngineConfig({ model: 'dummy-tiny', kernels: 'native', nativeIsa });
+      assert.equal(config.nativeIsa, nativeIsa);
+    }
+    const missing = (['avx512-vnni', 'avx2'] as const).find((p) => !cpu.paths.includes(p));
+    if (missing) await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'native', nativeIsa: missing }), new RegExp(`cannot run the native ${missing} kernels \\(it has: `));
   });
 
   it('leaves an explicit backend alone', async () => {
@@ -47,6 +66,6 @@ describe('threads per engine', () => {
   it('are one on other backends, and asking for more there is refused', async () => {
     const { config } = await resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference' });
     assert.equal(config.threadsPerWorker, 1);
-    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference', threadsPerWorker: 2 }), /threadsPerWorker above 1 needs kernels that run a thread team \(wasm\), not reference/);
+    await assert.rejects(resolveEngineConfig({ model: 'dummy-tiny', kernels: 'reference', threadsPerWorker: 2 }), /threadsPerWorker above 1 needs kernels that run a thread team \(native, wasm\), not reference/);
   });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createEngine } from '../../lib/engine/create-engine.js';
 import { prepareEngine } from '../../lib/engine/resolve-config.js';
-import { WasmKernels } from '../../lib/backends/wasm/wasm-kernels.js';
+import { backendNamed } from '../../lib/backends/registry.js';
+import { loadNativeAddon } from '../../lib/backends/native/native-addon.js';
 import { weightsView } from '../../lib/models/load-weights.js';
 import { architectureNamed } from '../../lib/models/registry.js';
 import { CHECKPOINTS, checkpointFolder, QUANTIZED_CHECKPOINTS, quantizedCheckpointPath } from '../../tools/checkpoints.js';
@@ -74,18 +75,27 @@ const SUBJECTS: Subject[] = [
   })),
 ];
 
+/** The kernels each golden is checked on: wasm, and every SIMD path of the native kernels this CPU has. */
+const KERNELS: { readonly kernels: 'wasm' | 'native'; readonly nativeIsa?: 'avx512-vnni' | 'avx2' }[] = [
+  { kernels: 'wasm' },
+  ...(loadNativeAddon().addon?.cpu().paths ?? []).map((nativeIsa) => ({ kernels: 'native' as const, nativeIsa })),
+];
+
 for (const spec of SUBJECTS) {
-  describe(`${spec.name} against llama.cpp`, () => {
+  for (const backend of KERNELS) {
+  const on = backend.nativeIsa ? `native ${backend.nativeIsa}` : backend.kernels;
+  describe(`${spec.name} against llama.cpp, on ${on}`, () => {
     const golden = readGolden<ModelGolden>(`model-${spec.name}.json`);
 
     it('is the checkpoint the goldens were written from', () => spec.assertSource(golden));
 
-    // the quantized files also run on an engine of two threads: the same tokens, whatever the split
-    // (where a near-tie parts from llama.cpp, both thread counts part the same way: a split changes no bits)
-    const threadCounts = QUANTIZED_CHECKPOINTS.some((q) => q.name === spec.name) ? [1, 2] : [1];
+    // the quantized files also run on an engine of two (native: and three) threads: the same tokens,
+    // whatever the split (where a near-tie parts from llama.cpp, every thread count parts the same
+    // way: a split changes no bits)
+    const threadCounts = QUANTIZED_CHECKPOINTS.some((q) => q.name === spec.name) ? (backend.kernels === 'native' ? [1, 2, 3] : [1, 2]) : [1];
     for (const threadsPerWorker of threadCounts) {
       it(`gives llama.cpp's ${GREEDY_TOKENS} greedy tokens for every prompt, and prompts tokenize alike (${threadsPerWorker} thread${threadsPerWorker > 1 ? 's' : ''})`, async () => {
-        const engine = await createEngine({ model: spec.file(), kernels: 'wasm', maxNumSeqs: 4, threadsPerWorker });
+        const engine = await createEngine({ model: spec.file(), ...backend, maxNumSeqs: 4, threadsPerWorker });
         try {
           for (const p of golden.prompts) {
             assert.deepEqual(engine.tokenizer.encode(p.text), p.promptIds, `prompt ${JSON.stringify(p.text)}`);
@@ -99,13 +109,14 @@ for (const spec of SUBJECTS) {
     }
 
     it(`matches llama.cpp's top ${TOP_LOGITS} logits at every step (each within ${MAX_LOGIT_DIFF[spec.type]}, a quarter within ${QUARTILE_DIFF})`, async () => {
-      const { config, weights } = await prepareEngine({ model: spec.file(), kernels: 'wasm' });
-      const kernels = new WasmKernels({ maxContextLen: config.maxModelLen, ...(weights.kind === 'wasm-memory' ? { memory: weights.memory } : {}) });
+      const { config, weights } = await prepareEngine({ model: spec.file(), ...backend });
+      const kernelBackend = backendNamed(config.kernels);
+      const kernels = await kernelBackend.create({ maxContextLen: config.maxModelLen, threads: 1, memory: weights, ...(backend.nativeIsa ? { mode: backend.nativeIsa } : {}) });
       const architecture = architectureNamed(config.modelConfig.architecture);
       assert.ok(architecture);
       // one sequence whose KV cache is a single block as long as the context: slot = position
       const len = config.maxModelLen;
-      const model = architecture.build(config.modelConfig, weightsView(weights), kernels, { maxTokens: len, maxLogits: 1, kvCacheSlots: len, blockSize: len, maxBlocksPerSeq: 1, maxContextLen: len });
+      const model = architecture.build(config.modelConfig, weightsView(weights, kernelBackend), kernels, { maxTokens: len, maxLogits: 1, kvCacheSlots: len, blockSize: len, maxBlocksPerSeq: 1, maxContextLen: len });
       const diffs: number[] = [];
       for (const p of golden.prompts) {
         // the prompt in one batch, then one token per step, as llama.cpp evaluated them
@@ -138,4 +149,5 @@ for (const spec of SUBJECTS) {
       assert.ok(quartile <= QUARTILE_DIFF, `a quarter of the logits differ by ${quartile} or less, expected ${QUARTILE_DIFF}`);
     });
   });
+}
 }

@@ -21,6 +21,7 @@ export const GPUJS_BACKEND: KernelBackend = {
   weights: 'buffer',
   memoryLimit: null,
   threading: 'single',
+  modeSetting: 'gpujsMode',
   modes: GPUJS_MODES,
   allocateWeights: sharedBufferFor,
   async create(options) {

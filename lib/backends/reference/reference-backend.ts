@@ -12,6 +12,7 @@ export const REFERENCE_BACKEND: KernelBackend = {
   weights: 'buffer',
   memoryLimit: null,
   threading: 'single',
+  modeSetting: null,
   modes: [],
   allocateWeights: sharedBufferFor,
   create: async (options) => new ReferenceKernels(options.maxContextLen),

@@ -14,6 +14,7 @@ export const WASM_BACKEND: KernelBackend = {
   // a 32-bit WebAssembly memory: weights, every replica's KV cache and buffers, in 4 GiB (less the module's own start)
   memoryLimit: { bytes: MAX_PAGES * 65536 - RESERVED_BYTES, description: 'the 4.00 GiB a WebAssembly memory can hold' },
   threading: 'team',
+  modeSetting: null,
   modes: [],
   allocateWeights: (bytes) => ({ kind: 'wasm-memory', memory: createSharedMemory(bytes), byteOffset: RESERVED_BYTES }),
   create: (options) => createWasmKernels({ maxContextLen: options.maxContextLen, threads: options.threads, ...(options.memory?.kind === 'wasm-memory' ? { memory: options.memory.memory } : {}) }),
